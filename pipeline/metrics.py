@@ -1,0 +1,113 @@
+"""Prometheus metrics of a mimamori process (I/O shell).
+
+Every metric takes a registry, so a test can build a fresh `CollectorRegistry` and read values
+back with `registry.get_sample_value(...)`. Names are `mimamori_*`, in base units; labels are
+bounded (topics, partitions, outcomes, categories and reasons come from configuration and
+wordlists, never from users, posts or words).
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    start_http_server,
+)
+
+import pipeline
+
+# Filtering one post takes microseconds; the buckets resolve 5 µs to 50 ms.
+RECORD_BUCKETS = (
+    5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2,
+)
+BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+BATCH_SECONDS_BUCKETS = (1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The metric set of a filter worker."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.build_info = Info("mimamori_build", "Version of mimamori and Python", registry=r)
+        self.build_info.info(
+            {"version": pipeline.__version__, "python": platform.python_version()}
+        )
+        self.records_consumed = Counter(
+            "mimamori_records_consumed", "Records fetched from input topics",
+            ["topic"], registry=r,
+        )
+        self.verdicts = Counter(
+            "mimamori_verdicts", "Posts judged, by outcome", ["outcome"], registry=r
+        )
+        self.hits = Counter(
+            "mimamori_hits", "Surviving hits, by mode and category",
+            ["mode", "category"], registry=r,
+        )
+        self.outputs = Counter(
+            "mimamori_outputs", "Messages produced and acknowledged, by topic",
+            ["topic"], registry=r,
+        )
+        self.dlq = Counter(
+            "mimamori_dlq_records", "Records sent to a dead-letter topic, by reason",
+            ["reason"], registry=r,
+        )
+        self.record_seconds = Histogram(
+            "mimamori_record_processing_seconds",
+            "Time to decode, normalize, match and decide one record",
+            buckets=RECORD_BUCKETS, registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "mimamori_batch_processing_seconds",
+            "Time from a batch's fetch to its offsets committed",
+            buckets=BATCH_SECONDS_BUCKETS, registry=r,
+        )
+        self.batch_records = Histogram(
+            "mimamori_batch_records", "Records per fetched batch",
+            buckets=BATCH_SIZE_BUCKETS, registry=r,
+        )
+        self.in_flight = Gauge(
+            "mimamori_in_flight_records",
+            "Records fetched whose outputs are not yet acknowledged and committed", registry=r,
+        )
+        self.last_processed = Gauge(
+            "mimamori_last_processed_timestamp_seconds",
+            "Unix time at which the last batch was committed", registry=r,
+        )
+        self.lag = Gauge(
+            "mimamori_consumer_lag_records", "Records behind the high watermark",
+            ["topic", "partition"], registry=r,
+        )
+        self.commits = Counter(
+            "mimamori_offset_commits", "Offset commits, by result", ["result"], registry=r
+        )
+        self.errors = Counter(
+            "mimamori_errors", "Errors handled by the worker loop, by kind", ["kind"],
+            registry=r,
+        )
+        self.wordlist_entries = Gauge(
+            "mimamori_wordlist_entries", "Loaded wordlist entries, by mode", ["mode"],
+            registry=r,
+        )
+        self.wordlist_load_seconds = Gauge(
+            "mimamori_wordlist_load_seconds", "Time the last wordlist load took", registry=r
+        )
+        self.wordlist_loaded = Gauge(
+            "mimamori_wordlist_loaded_timestamp_seconds",
+            "Unix time of the last successful wordlist load", registry=r,
+        )
+        self.up = Gauge(
+            "mimamori_broker_connected",
+            "1 while the worker is fetching from the broker, 0 while it cannot", registry=r,
+        )
+
+    def serve(self, host: str, port: int) -> None:
+        """Start the `/metrics` HTTP endpoint in a background thread (port 0: no endpoint)."""
+        if port:
+            start_http_server(port, addr=host, registry=self.registry)

@@ -1,0 +1,210 @@
+"""Message schemas (the contract in ARCHITECTURE.md) and their reused codecs.
+
+Inbound types ignore unknown fields; new fields get defaults; fields are never renamed or
+retyped. Decoders and encoders are built once at import and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from pipeline.errors import PoisonRecord
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+Mode = Literal["ng", "watch"]
+Verdict = Literal["ng", "review", "clean"]
+ActionKind = Literal["delete", "warn", "suspend", "expel"]
+ActionSource = Literal["auto", "patrol", "escalation"]
+ReviewSource = Literal["filter", "report"]
+
+#: Machine names of the report categories in CONTEXT.md.
+ReportCategory = Literal[
+    "operation",  # general opinions on site operation
+    "penalty",  # penalty-related
+    "violating_post",  # rule-violating posts
+    "registration",  # registration / withdrawal
+    "billing",  # paid billing
+    "internet",  # the internet in general
+    "advertising",
+    "certification",
+    "education",
+    "other",
+]
+
+
+class Post(msgspec.Struct, frozen=True):
+    """A user's post, as the site produces it to `mod.posts`."""
+
+    post_id: NonEmpty
+    site_id: NonEmpty
+    user_id: NonEmpty
+    text: str
+    created_at: str
+    title: str | None = None
+    board: str | None = None
+    lang: str | None = None
+    reply_to: str | None = None
+
+
+class Report(msgspec.Struct, frozen=True):
+    """A user's report of a post, as the site produces it to `mod.reports`."""
+
+    report_id: NonEmpty
+    site_id: NonEmpty
+    post_id: NonEmpty
+    reporter_id: NonEmpty
+    category: ReportCategory
+    created_at: str
+    text: str = ""
+    post_text: str | None = None
+    post_user_id: str | None = None
+
+
+class Hit(msgspec.Struct, frozen=True):
+    """One match. `start`/`end` are code-point offsets into the original text."""
+
+    term: str
+    mode: Mode
+    category: str
+    start: int
+    end: int
+
+
+class ReviewItem(msgspec.Struct, frozen=True):
+    """A post or report waiting for patrol staff; higher `priority` is worked first."""
+
+    item_id: str
+    queue: str
+    priority: int
+    site_id: str
+    user_id: str
+    post_id: str
+    text: str
+    hits: list[Hit]
+    source: ReviewSource
+    created_at: str
+    report_id: str | None = None
+    report_category: str | None = None
+    report_text: str | None = None
+    wordlist_version: str = ""
+
+
+class Action(msgspec.Struct, frozen=True):
+    """What the site must carry out."""
+
+    action_id: str
+    action: ActionKind
+    site_id: str
+    user_id: str
+    post_id: str | None
+    duration_s: int | None
+    reason: str
+    source: ActionSource
+    issued_at: str
+    wordlist_version: str = ""
+
+
+class Violation(msgspec.Struct, frozen=True):
+    """A strike event for the enforcer's per-user ledger."""
+
+    violation_id: str
+    site_id: str
+    user_id: str
+    post_id: str
+    categories: list[str]
+    terms: list[str]
+    source: Literal["filter", "patrol"]
+    created_at: str
+    detected_at: str
+    wordlist_version: str = ""
+
+
+class ScanResult(msgspec.Struct, frozen=True):
+    """One output line of the offline scan for a valid post."""
+
+    post_id: str
+    verdict: Verdict
+    hits: list[Hit]
+
+
+class ScanError(msgspec.Struct, frozen=True):
+    """One output line of the offline scan for a line that is not a valid post."""
+
+    post_id: None
+    verdict: Literal["error"]
+    error: str
+
+
+_post_decoder = msgspec.json.Decoder(Post)
+_report_decoder = msgspec.json.Decoder(Report)
+encoder = msgspec.json.Encoder()
+
+
+def stable_id(*parts: str) -> str:
+    """A deterministic id for an output, derived from the identity of its input.
+
+    The same input always yields the same id, so a replay after a crash produces duplicates
+    that downstream can drop by id.
+    """
+    joined = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=16).hexdigest()
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes, max_bytes: int) -> object:
+    if len(raw) > max_bytes:
+        raise PoisonRecord("oversized", f"record is {len(raw)} bytes, limit is {max_bytes}")
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise PoisonRecord("schema", str(exc)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # Only pay for a full UTF-8 check on the rare record that failed to parse; it also
+        # gives the byte position in the record, which msgspec's error does not.
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as utf_exc:
+            raise PoisonRecord(
+                "invalid_utf8", f"invalid UTF-8 at byte {utf_exc.start}"
+            ) from None
+        raise PoisonRecord("invalid_json", str(exc)) from None
+
+
+def decode_post(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> Post:
+    """Decode and validate one Post.
+
+    Raises:
+        PoisonRecord: the record is unusable; `reason` says why.
+    """
+    if raw is None:
+        raise PoisonRecord("invalid_json", "record has no value (tombstone)")
+    post = _decode(_post_decoder, raw, max_bytes)
+    assert isinstance(post, Post)
+    if not post.text.strip():
+        raise PoisonRecord("empty_text", "post text is empty")
+    if len(post.text) > max_text_chars:
+        raise PoisonRecord(
+            "oversized", f"post text is {len(post.text)} characters, limit is {max_text_chars}"
+        )
+    return post
+
+
+def decode_report(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> Report:
+    """Decode and validate one Report.
+
+    Raises:
+        PoisonRecord: the record is unusable; `reason` says why.
+    """
+    if raw is None:
+        raise PoisonRecord("invalid_json", "record has no value (tombstone)")
+    report = _decode(_report_decoder, raw, max_bytes)
+    assert isinstance(report, Report)
+    longest = max(len(report.text), len(report.post_text or ""))
+    if longest > max_text_chars:
+        raise PoisonRecord(
+            "oversized", f"report text is {longest} characters, limit is {max_text_chars}"
+        )
+    return report

@@ -1,0 +1,98 @@
+"""Small Kafka helpers for the demo, the tests and benchmarks (I/O shell).
+
+They rely on the high watermark of fetch responses and on committed offsets, not on
+ListOffsets: the embedded Tansu broker answers ListOffsets(latest) with the base offset of the
+last record batch plus one, which is short of the real end when batches hold several records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+async def produce(
+    bootstrap_servers: str, records: Iterable[tuple[str, bytes | None, bytes]]
+) -> int:
+    """Produce `(topic, key, value)` records with acks=all; returns how many were acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5,
+                                max_request_size=1_048_576)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for topic, key, value in records]
+        await asyncio.gather(*futures)
+        return len(futures)
+    finally:
+        await producer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    await consumer._client.force_metadata_update()
+    return [TopicPartition(topic, p) for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+async def read_all(bootstrap_servers: str, topics: Sequence[str],
+                   timeout_s: float = 30.0) -> list[Record]:
+    """Every record currently in `topics`, from the beginning up to each high watermark."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topics)
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        out: list[Record] = []
+        deadline = time.monotonic() + timeout_s
+        remaining = set(partitions)
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read to the end of {sorted(map(str, remaining))}")
+            batch = await consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                out.extend(records)
+            for tp in list(remaining):
+                highwater = consumer.highwater(tp)
+                if highwater is not None and await consumer.position(tp) >= highwater:
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def committed_total(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> int:
+    """Records of `topics` that `group_id` has committed: the sum of its committed offsets.
+
+    Offsets are dense from 0 on these topics (no transactions, no compaction), so the sum equals
+    the number of records processed and committed.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topics)
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        return sum(max(0, meta.offset) for meta in committed.values() if meta is not None)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence[str],
+                         expected: int, timeout_s: float) -> int:
+    """Poll until `group_id` has committed `expected` records of `topics`; returns the count."""
+    deadline = time.monotonic() + timeout_s
+    done = await committed_total(bootstrap_servers, group_id, topics)
+    while done < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        done = await committed_total(bootstrap_servers, group_id, topics)
+    return done

@@ -1,0 +1,321 @@
+"""The filter worker: Kafka in, filter core, Kafka out (I/O shell).
+
+Delivery is at-least-once. For each fetched batch the worker judges every record, sends every
+output (and every DLQ copy), waits until the broker has acknowledged all of them, and only then
+commits the batch's offsets. A crash anywhere before the commit replays the batch; outputs carry
+stable ids, so the replay makes duplicates that downstream can drop, never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from pipeline.config import Config
+from pipeline.core import FilterCore, Output
+from pipeline.errors import PoisonRecord
+from pipeline.metrics import Metrics
+from pipeline.schemas import decode_post, decode_report
+
+log = logging.getLogger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+def utc_now() -> str:
+    """The current time as an RFC 3339 string in UTC, millisecond precision."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dlq_output(dlq_topic: str, record: Record, reason: str, message: str, worker: str) -> Output:
+    """The DLQ copy of a record: original key and value bytes, the reason in `dlq.*` headers."""
+    headers = [
+        ("dlq.original.topic", record.topic.encode()),
+        ("dlq.original.partition", str(record.partition).encode()),
+        ("dlq.original.offset", str(record.offset).encode()),
+        ("dlq.error.type", reason.encode()),
+        ("dlq.error.message", message[:1000].encode("utf-8", "replace")),
+        ("dlq.worker", worker.encode()),
+        ("dlq.timestamp", utc_now().encode()),
+    ]
+    value = record.value if record.value is not None else b""
+    return Output(dlq_topic, record.key or b"", value, headers)
+
+
+class _WaitForBatch(ConsumerRebalanceListener):
+    """Lets a batch in hand finish (outputs acknowledged, offsets committed) before a revoke."""
+
+    def __init__(self, lock: asyncio.Lock, on_revoke: Callable[[set[TopicPartition]], None]):
+        self._lock = lock
+        self._on_revoke = on_revoke
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            self._on_revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+
+class FilterWorker:
+    """One member of the filter consumer group."""
+
+    def __init__(self, config: Config, core: FilterCore, metrics: Metrics) -> None:
+        self.config = config
+        self.core = core
+        self.metrics = metrics
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._last_lag_refresh = 0.0
+        #: The next offset to process, per partition, as of the last committed batch.
+        self._positions: dict[TopicPartition, int] = {}
+        topics = config.topics
+        self._input_topics = (topics.posts, topics.reports)
+        self._dlq = {t: topics.dlq(t) for t in self._input_topics}
+
+    def set_core(self, core: FilterCore) -> None:
+        """Swap in a new filter core (a reloaded wordlist) between batches."""
+        self.core = core
+
+    async def start(self) -> None:
+        """Connect the producer and join the consumer group."""
+        k = self.config.kafka
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=k.bootstrap_servers,
+            client_id=f"{k.client_id}-producer",
+            acks="all" if k.acks == "all" else 1,
+            enable_idempotence=k.enable_idempotence,
+            linger_ms=k.linger_ms,
+            max_batch_size=k.max_batch_size_bytes,
+            max_request_size=k.max_request_size_bytes,
+            compression_type=None if k.compression_type == "none" else k.compression_type,
+            request_timeout_ms=k.request_timeout_ms,
+            retry_backoff_ms=k.retry_backoff_ms,
+        )
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=k.bootstrap_servers,
+            client_id=k.client_id,
+            group_id=k.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=k.auto_offset_reset,
+            fetch_max_wait_ms=k.fetch_max_wait_ms,
+            fetch_max_bytes=k.fetch_max_bytes,
+            max_partition_fetch_bytes=k.max_partition_fetch_bytes,
+            max_poll_records=self.config.worker.max_batch_records,
+            session_timeout_ms=k.session_timeout_ms,
+            heartbeat_interval_ms=k.heartbeat_interval_ms,
+            max_poll_interval_ms=k.max_poll_interval_ms,
+            request_timeout_ms=k.request_timeout_ms,
+            retry_backoff_ms=k.retry_backoff_ms,
+        )
+        await self._producer.start()
+        try:
+            self._consumer.subscribe(
+                list(self._input_topics),
+                listener=_WaitForBatch(self._lock, self._forget_partitions),
+            )
+            await self._consumer.start()
+        except BaseException:
+            await self._producer.stop()
+            raise
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this worker owns right now (empty before it joined the group)."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
+    async def stop(self) -> None:
+        """Leave the group and flush the producer."""
+        consumer, producer = self._consumer, self._producer
+        self._consumer = self._producer = None
+        try:
+            if consumer is not None:
+                await consumer.stop()
+        finally:
+            if producer is not None:
+                await producer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch, process and commit batches until `stop` is set, then drain and leave.
+
+        The batch in hand when `stop` is set is finished (outputs acknowledged, offsets
+        committed) before the worker leaves the group.
+        """
+        await self.start()
+        try:
+            while not stop.is_set():
+                await self.run_once()
+        finally:
+            await asyncio.wait_for(
+                self.stop(), timeout=self.config.worker.shutdown_timeout_ms / 1000
+            )
+
+    async def run_once(self) -> int:
+        """Fetch one batch and process it; returns the number of records handled."""
+        consumer = self._consumer
+        assert consumer is not None, "start() first"
+        try:
+            batch = await consumer.getmany(
+                timeout_ms=self.config.kafka.fetch_max_wait_ms,
+                max_records=self.config.worker.max_batch_records,
+            )
+        except KafkaError as exc:
+            self.metrics.up.set(0)
+            self.metrics.errors.labels("fetch").inc()
+            log.warning("fetch failed, retrying: %s", exc)
+            await asyncio.sleep(self.config.kafka.retry_backoff_ms / 1000)
+            return 0
+        self.metrics.up.set(1)
+        if not batch:
+            self._refresh_lag_when_idle()
+            return 0
+        async with self._lock:
+            return await self._process(batch)
+
+    async def _process(self, batch: dict[TopicPartition, list[Record]]) -> int:
+        consumer, producer = self._consumer, self._producer
+        assert consumer is not None
+        assert producer is not None
+        m = self.metrics
+        started = time.perf_counter()
+        total = sum(len(records) for records in batch.values())
+        m.in_flight.set(total)
+        m.batch_records.observe(total)
+        outputs, counts = self._judge(batch)
+
+        try:
+            futures = [
+                await producer.send(o.topic, o.value, key=o.key, headers=o.headers)
+                for o in outputs
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            # Nothing of this batch is committed: rewind so it is fetched and judged again.
+            m.errors.labels("produce").inc()
+            log.warning("producing outputs failed, replaying the batch: %s", exc)
+            for tp, records in batch.items():
+                consumer.seek(tp, records[0].offset)
+            m.in_flight.set(0)
+            await asyncio.sleep(self.config.kafka.retry_backoff_ms / 1000)
+            return 0
+
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        try:
+            await consumer.commit(offsets)
+            m.commits.labels("ok").inc()
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partitions moved to another member during a rebalance; it replays from the
+            # last committed offset, so outputs may repeat (same ids) but none is lost.
+            m.commits.labels("rebalanced").inc()
+            log.info("commit skipped after rebalance: %s", exc)
+        except KafkaError as exc:
+            m.commits.labels("failed").inc()
+            log.warning("commit failed; the batch will be replayed by the next owner: %s", exc)
+
+        for topic, n in counts.items():
+            m.records_consumed.labels(topic).inc(n)
+        self._count_outputs(outputs)
+        self._positions.update(offsets)
+        self._set_lag(batch)
+        m.in_flight.set(0)
+        m.last_processed.set(time.time())
+        m.batch_seconds.observe(time.perf_counter() - started)
+        return total
+
+    def _judge(
+        self, batch: dict[TopicPartition, list[Record]]
+    ) -> tuple[list[Output], collections.Counter[str]]:
+        """Run the filter core over a batch; bad records become DLQ outputs."""
+        core = self.core
+        w = self.config.worker
+        m = self.metrics
+        posts_topic = self.config.topics.posts
+        now = utc_now()
+        outputs: list[Output] = []
+        consumed: collections.Counter[str] = collections.Counter()
+        verdicts: collections.Counter[str] = collections.Counter()
+        hits: collections.Counter[tuple[str, str]] = collections.Counter()
+        dlq: collections.Counter[str] = collections.Counter()
+        observe = m.record_seconds.observe
+        clock = time.perf_counter
+        for tp, records in batch.items():
+            consumed[tp.topic] += len(records)
+            is_posts = tp.topic == posts_topic
+            for record in records:
+                t0 = clock()
+                try:
+                    if is_posts:
+                        post = decode_post(record.value, max_bytes=w.max_record_bytes,
+                                           max_text_chars=w.max_text_chars)
+                        result = core.process_post(post, now)
+                        outputs.extend(result.outputs)
+                        verdicts[result.verdict] += 1
+                        for h in result.hits:
+                            hits[(h.mode, h.category)] += 1
+                    else:
+                        report = decode_report(record.value, max_bytes=w.max_record_bytes,
+                                               max_text_chars=w.max_text_chars)
+                        outputs.append(core.process_report(report, record.key, now))
+                        verdicts["report"] += 1
+                except PoisonRecord as exc:
+                    dlq[exc.reason] += 1
+                    outputs.append(dlq_output(self._dlq[tp.topic], record, exc.reason,
+                                              exc.message, self.worker_id))
+                except Exception as exc:  # a bug must not block the partition: DLQ it, loudly
+                    log.exception("internal error on %s[%d]@%d", tp.topic, tp.partition,
+                                  record.offset)
+                    dlq["internal_error"] += 1
+                    outputs.append(dlq_output(self._dlq[tp.topic], record, "internal_error",
+                                              f"{type(exc).__name__}: {exc}", self.worker_id))
+                observe(clock() - t0)
+        for outcome, n in verdicts.items():
+            m.verdicts.labels(outcome).inc(n)
+        for (mode, category), n in hits.items():
+            m.hits.labels(mode, category).inc(n)
+        for reason, n in dlq.items():
+            m.dlq.labels(reason).inc(n)
+        return outputs, consumed
+
+    def _count_outputs(self, outputs: list[Output]) -> None:
+        by_topic = collections.Counter(o.topic for o in outputs)
+        for topic, n in by_topic.items():
+            self.metrics.outputs.labels(topic).inc(n)
+
+    def _forget_partitions(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self._positions.pop(tp, None)
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
+
+    def _set_lag(self, partitions: Iterable[TopicPartition]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        for tp in partitions:
+            highwater = consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if highwater is not None and position is not None:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - position)
+                )
+
+    def _refresh_lag_when_idle(self) -> None:
+        """Keep the lag gauges current while there is nothing to fetch."""
+        now = time.monotonic()
+        if now - self._last_lag_refresh < self.config.worker.lag_refresh_interval_ms / 1000:
+            return
+        self._last_lag_refresh = now
+        consumer = self._consumer
+        assert consumer is not None
+        self._set_lag(consumer.assignment())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Creates .venv and installs mimamori into it (with the test tools when asked: `setup.sh test`).
+# Reinstalls only when pyproject.toml changed. Needs nothing but python3 (3.11+) with venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "mimamori needs Python 3.11 or newer as '$python' (set PYTHON=...)" >&2
+    exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.mimamori-installed${extras:+-$extras}"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,74 @@
+"""Integration fixtures: one real embedded broker per session, fresh topics per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from pipeline.broker import EmbeddedBroker
+from pipeline.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """The embedded Tansu broker, started once, ready when metadata lists it."""
+    embedded = EmbeddedBroker(startup_timeout_s=30)
+    asyncio.run(embedded.start())
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+def fresh_config(bootstrap_servers: str, **worker: object) -> Config:
+    """A config whose topics and group are unique to one test."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    base = Config()
+    topics = msgspec.structs.replace(
+        base.topics, posts=prefix + "posts", reports=prefix + "reports",
+        review_prefix=prefix + "review.", decisions=prefix + "decisions",
+        violations=prefix + "violations", actions=prefix + "actions", partitions=4,
+    )
+    kafka = msgspec.structs.replace(
+        base.kafka, bootstrap_servers=bootstrap_servers, group_id=prefix + "group",
+        session_timeout_ms=6000, heartbeat_interval_ms=1000,
+    )
+    return msgspec.structs.replace(
+        base, topics=topics, kafka=kafka,
+        worker=msgspec.structs.replace(base.worker, **worker),
+        wordlists=msgspec.structs.replace(base.wordlists, dir=str(ROOT / "wordlists")),
+        metrics=msgspec.structs.replace(base.metrics, port=0),
+    )
+
+
+def config_env(config: Config) -> dict[str, str]:
+    """The environment that makes a `mimamori run` subprocess use `config`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
+    for section, values in msgspec.to_builtins(config).items():
+        for key, value in values.items():
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"MIMAMORI_{section.upper()}_{key.upper()}"] = str(value)
+    return env
+
+
+def start_worker(config: Config, log_path: Path) -> subprocess.Popen[bytes]:
+    """`python -m pipeline run` as a real process, configured through the environment."""
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "-m", "pipeline", "run"], cwd=ROOT,
+                                env=config_env(config), stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL)

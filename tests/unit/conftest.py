@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config
+from pipeline.core import FilterCore
+from pipeline.matcher import Matcher
+from pipeline.wordlists import load_wordlists
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def default_core() -> FilterCore:
+    """The filter core with the shipped wordlists and default policy."""
+    return FilterCore(Matcher(load_wordlists(ROOT / "wordlists")), Config())
+
+
+def write_list(directory: Path, name: str, body: str) -> Path:
+    """Write a TSV list with a standard header."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text("term\tmode\tcategory\tsites\tpriority\n" + body, encoding="utf-8")
+    return path

@@ -1,0 +1,103 @@
+"""Configuration: defaults, the example file, precedence and errors that name the place."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from pipeline.config import Config, load_config, parse_bool
+from pipeline.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config" / "mimamori.example.toml"
+
+
+def test_example_config_matches_defaults() -> None:
+    assert load_config(EXAMPLE, environ={}) == Config()
+
+
+def test_example_config_lists_every_key() -> None:
+    example = tomllib.loads(EXAMPLE.read_text())
+    for section in msgspec.structs.fields(Config):
+        keys = {f.name for f in msgspec.structs.fields(section.type)}
+        assert set(example[section.name]) == keys, section.name
+
+
+def test_precedence_flags_over_env_over_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[kafka]\nbootstrap_servers = "file:1"\nlinger_ms = 1\nclient_id = "f"\n')
+    env = {"MIMAMORI_KAFKA_BOOTSTRAP_SERVERS": "env:2", "MIMAMORI_KAFKA_LINGER_MS": "2"}
+    config = load_config(path, environ=env,
+                         overrides={"kafka": {"bootstrap_servers": "flag:3"}})
+    assert config.kafka.bootstrap_servers == "flag:3"
+    assert config.kafka.linger_ms == 2
+    assert config.kafka.client_id == "f"
+    assert config.kafka.group_id == "mimamori-filter"
+
+
+def test_config_file_named_by_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[worker]\nmax_batch_records = 7\n")
+    assert load_config(environ={"MIMAMORI_CONFIG": str(path)}).worker.max_batch_records == 7
+
+
+def test_env_list_and_bool_parsing() -> None:
+    config = load_config(environ={
+        "MIMAMORI_POLICY_URGENT_CATEGORIES": "self_harm, crime,drugs",
+        "MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE": "yes",
+    })
+    assert config.policy.urgent_categories == ["self_harm", "crime", "drugs"]
+    assert config.kafka.enable_idempotence is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1", True), ("TRUE", True), ("on", True), ("yes", True),
+    ("0", False), ("false", False), ("Off", False), ("no", False),
+])
+def test_parse_bool(value: str, expected: bool) -> None:
+    assert parse_bool("X", value) is expected
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[kafka]\nlinger_ms = "soon"\n', "kafka.linger_ms: Expected `int`, got `str`"),
+    ("[kafka]\nlingerms = 5\n", "unknown field `lingerms`"),
+    ("[nope]\n", "unknown field `nope`"),
+    ('[kafka]\nacks = "2"\n', "kafka.acks: Invalid enum value '2'"),
+    ("[worker]\nmax_batch_records = 0\n", "worker.max_batch_records: must be positive"),
+    ("[metrics]\nport = 70000\n", "metrics.port: not a TCP port"),
+    ('[policy]\nurgent_queue = "standard"\n', "queue names must be distinct"),
+    ("[kafka\n", "invalid TOML"),
+])
+def test_bad_file_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=r"bad\.toml") as info:
+        load_config(path, environ={})
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MIMAMORI_KAFKA_LINGER_MS": "soon"}, "MIMAMORI_KAFKA_LINGER_MS='soon': expected an integer"),
+    ({"MIMAMORI_KAFKA_NOPE": "1"}, "MIMAMORI_KAFKA_NOPE: [kafka] has no key 'nope'"),
+    ({"MIMAMORI_BOGUS_X": "1"}, "MIMAMORI_BOGUS_X: unknown setting"),
+    ({"MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE": "maybe"}, "expected true/false"),
+    ({"MIMAMORI_KAFKA_ACKS": "2"}, "MIMAMORI_KAFKA_ACKS: Invalid enum value '2'"),
+])
+def test_bad_env_names_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(environ=env)
+    assert message in str(info.value)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: config file not found"):
+        load_config("nowhere.toml", environ={})
+
+
+def test_config_is_frozen() -> None:
+    config = Config()
+    with pytest.raises(AttributeError):
+        config.kafka.linger_ms = 9  # type: ignore[misc]

@@ -1,0 +1,55 @@
+"""Contact-detail detectors: what fires, and ordinary numbers that must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.detectors import detect_contacts
+from pipeline.normalize import normalize
+
+
+def kinds(text: str) -> list[str]:
+    return [name for name, _, _ in detect_contacts(normalize(text))]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("090-1234-5678", ["phone"]),
+    ("09012345678", ["phone"]),
+    ("090 1234 5678", ["phone"]),
+    ("(03)1234-5678", ["phone"]),
+    ("03(1234)5678", ["phone"]),
+    ("+81 90 1234 5678", ["phone"]),
+    ("０９０ー１２３４ー５６７８", ["phone"]),
+    ("a.b@example.co.jp", ["email"]),
+    ("ＡＢＣ＠ｅｘａｍｐｌｅ．ｃｏｍ", ["email"]),
+    ("http://example.com/a?b=c", ["url"]),
+    ("go to example.jp now", ["url"]),
+    ("www.example.org", ["url"]),
+    ("LINE ID: abc123", ["messaging_id"]),
+    ("ID：abc.def", ["messaging_id"]),
+    ("kakao id=hello_1", ["messaging_id"]),
+])
+def test_detects(text: str, expected: list[str]) -> None:
+    assert kinds(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "2024-05-01",
+    "2024/05/01 12:30",
+    "3,500円",
+    "1,250 points in 3 minutes",
+    "スコアは3-2",
+    "12345678901",
+    "version 1.2.3",
+    "e.g. this",
+    "時給1000円",
+    "郵便番号123-4567",
+    "I paid 0.5 dollars",
+    "user id is secret",
+])
+def test_ordinary_text_does_not_fire(text: str) -> None:
+    assert kinds(text) == []
+
+
+def test_domain_inside_mail_address_is_one_hit() -> None:
+    assert kinds("hana@example.com") == ["email"]

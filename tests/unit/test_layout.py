@@ -1,0 +1,21 @@
+"""The pure core imports no I/O stack, so it stays testable in microseconds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PURE = ["schemas", "normalize", "wordlists", "matcher", "detectors", "policy", "core", "config",
+        "errors", "scan"]
+IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio"]
+
+
+def test_pure_core_imports_no_io() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import pipeline.{m}\n" for m in PURE)
+        + f"print(sorted(m for m in {IO_STACK!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,61 @@
+"""Worker metrics on a fresh registry: counts per batch, bounded labels."""
+
+from __future__ import annotations
+
+from aiokafka import ConsumerRecord, TopicPartition
+
+from pipeline.config import Config
+from pipeline.core import FilterCore
+from pipeline.metrics import Metrics
+from pipeline.sample import malformed_records
+from pipeline.worker import FilterWorker
+
+
+def record(offset: int, value: bytes, topic: str = "mod.posts") -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic, 0, offset, 0, 0, b"s:u", value, None, len(value), len(b"s:u"),
+                          [])
+
+
+def post(post_id: str, text: str) -> bytes:
+    return (f'{{"post_id":"{post_id}","site_id":"s","user_id":"u","text":"{text}",'
+            f'"created_at":"t"}}').encode()
+
+
+def test_judge_counts_outcomes_hits_and_dlq(default_core: FilterCore) -> None:
+    metrics = Metrics()
+    worker = FilterWorker(Config(), default_core, metrics)
+    bad = [r.value for r in malformed_records()]
+    values = [post("1", "しね"), post("2", "こんにちは"), post("3", "ライン交換"), *bad]
+    batch = {TopicPartition("mod.posts", 0): [record(i, v) for i, v in enumerate(values)]}
+    outputs, consumed = worker._judge(batch)
+    reg = metrics.registry
+
+    def value(name: str, **labels: str) -> float | None:
+        return reg.get_sample_value(name, labels)
+
+    assert consumed == {"mod.posts": len(values)}
+    assert value("mimamori_verdicts_total", outcome="ng") == 1
+    assert value("mimamori_verdicts_total", outcome="clean") == 1
+    assert value("mimamori_verdicts_total", outcome="review") == 1
+    assert value("mimamori_hits_total", mode="ng", category="abuse") == 1
+    assert value("mimamori_hits_total", mode="watch", category="contact") == 1
+    assert value("mimamori_dlq_records_total", reason="schema") == 2
+    assert value("mimamori_dlq_records_total", reason="oversized") == 1
+    assert value("mimamori_record_processing_seconds_count") == len(values)
+    dlq = [o for o in outputs if o.topic == "mod.posts.dlq"]
+    assert len(dlq) == len(bad)
+    assert [o.value for o in dlq] == bad
+    headers = dict(dlq[0].headers or [])
+    assert headers["dlq.original.topic"] == b"mod.posts"
+    assert headers["dlq.original.offset"] == b"3"
+    assert headers["dlq.error.type"] == b"invalid_json"
+
+
+def test_every_metric_is_prefixed() -> None:
+    metrics = Metrics()
+    names = {m.name for m in metrics.registry.collect()}
+    assert names
+    assert all(n.startswith("mimamori_") for n in names)
+    assert metrics.registry.get_sample_value("mimamori_build_info",
+                                             {"version": "0.1.0", "python": __import__(
+                                                 "platform").python_version()}) == 1

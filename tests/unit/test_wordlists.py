@@ -1,0 +1,96 @@
+"""Wordlist loading: the shipped lists, and every bad shape names file, line and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import WordlistError
+from pipeline.wordlists import load_wordlists
+from tests.unit.conftest import ROOT, write_list
+
+
+def test_shipped_lists_load_cleanly() -> None:
+    wordlist = load_wordlists(ROOT / "wordlists")
+    assert wordlist.warnings == ()
+    assert wordlist.count("ng") > 20
+    assert wordlist.count("watch") > 20
+    assert wordlist.count("allow") >= 3
+    categories = {e.category for e in wordlist.entries}
+    assert {"abuse", "sexual", "meeting", "contact", "drugs", "self_harm", "crime",
+            "spam"} <= categories
+
+
+def test_version_follows_content(tmp_path: Path) -> None:
+    path = write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\n")
+    first = load_wordlists(tmp_path).version
+    assert load_wordlists(tmp_path).version == first
+    path.write_text(path.read_text() + "ばか\twatch\tabuse\t\t\n")
+    assert load_wordlists(tmp_path).version != first
+
+
+def test_comments_blank_lines_and_bom(tmp_path: Path) -> None:
+    (tmp_path / "a.tsv").write_bytes(
+        "\ufeff# comment\n\nterm\tmode\tcategory\n# another\nしね\tng\tabuse\n".encode()
+    )
+    wordlist = load_wordlists(tmp_path)
+    assert [(e.term, e.line) for e in wordlist.entries] == [("しね", 5)]
+
+
+@pytest.mark.parametrize(("body", "line", "reason"), [
+    ("しね\tng\tabuse\t\t\n\tng\tabuse\t\t\n", 3, "term is empty"),
+    ("しね\tbad\tabuse\t\t\n", 2, "mode 'bad' is not one of ng, watch, allow"),
+    ("しね\tng\tAbuse!\t\t\n", 2, "category 'Abuse!' must be lower-case"),
+    ("しね\tng\tabuse\t\tlots\n", 2, "priority 'lots' is not an integer"),
+    ("しね\tng\tabuse\t\t500\n", 2, "priority 500 is outside 0-100"),
+    ("しね\tng\tabuse\tsite 1\t\n", 2, "site id 'site 1' is not a valid site id"),
+    ("しね\tng\tabuse\t\t\textra\n", 2, "6 columns but the header has 5"),
+    ("\u200b\tng\tabuse\t\t\n", 2, "is empty after normalization"),
+])
+def test_bad_line_names_file_line_reason(
+    tmp_path: Path, body: str, line: int, reason: str
+) -> None:
+    write_list(tmp_path, "bad.tsv", body)
+    with pytest.raises(WordlistError) as info:
+        load_wordlists(tmp_path)
+    assert info.value.line == line
+    assert info.value.path.endswith("bad.tsv")
+    assert reason in info.value.reason
+    assert str(info.value).startswith(f"{info.value.path}:{line}: ")
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"term\tmode\n", "lacks required column(s) category"),
+    (b"term\tmode\tcategory\tterm\n", "names column 'term' twice"),
+    (b"# only a comment\n", "no header row"),
+    (b"term\tmode\tcategory\n\xff\n", "not valid UTF-8"),
+])
+def test_bad_file_shapes(tmp_path: Path, content: bytes, reason: str) -> None:
+    (tmp_path / "bad.tsv").write_bytes(content)
+    with pytest.raises(WordlistError, match=r"bad\.tsv") as info:
+        load_wordlists(tmp_path)
+    assert reason in info.value.reason
+
+
+def test_missing_directory_and_no_files(tmp_path: Path) -> None:
+    with pytest.raises(WordlistError, match="does not exist"):
+        load_wordlists(tmp_path / "nope")
+    with pytest.raises(WordlistError, match=r"no \*\.tsv"):
+        load_wordlists(tmp_path)
+
+
+def test_duplicates_are_warned_with_both_places(tmp_path: Path) -> None:
+    write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nシネ\tng\tabuse\t\t\n")
+    wordlist = load_wordlists(tmp_path)
+    assert len(wordlist.warnings) == 1
+    assert "a.tsv:3: duplicate of" in wordlist.warnings[0]
+    assert "a.tsv:2" in wordlist.warnings[0]
+
+
+def test_latin_flag() -> None:
+    entries = {e.term: e for e in load_wordlists(ROOT / "wordlists").entries}
+    assert entries["fuck"].latin
+    assert entries["kill yourself"].latin
+    assert not entries["しね"].latin
+    assert not entries["LINE交換"].latin
