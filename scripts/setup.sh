@@ -13,7 +13,9 @@ fi
 stamp=".venv/.mimamori-installed${extras:+-$extras}"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+    echo "setting up .venv (installing mimamori${extras:+ with $extras tools})..." >&2
+    pip=(.venv/bin/python -m pip install -qq --disable-pip-version-check)
+    "${pip[@]}" --upgrade pip
+    "${pip[@]}" -e ".${extras:+[$extras]}"
     echo "$want" > "$stamp"
 fi
