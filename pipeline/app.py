@@ -12,6 +12,7 @@ from pipeline.config import Config, effective
 from pipeline.core import FilterCore
 from pipeline.matcher import Matcher
 from pipeline.metrics import Metrics
+from pipeline.reload import Reloader
 from pipeline.wordlists import load_wordlists
 from pipeline.worker import FilterWorker
 
@@ -26,7 +27,7 @@ def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
     """
     started = time.perf_counter()
     wordlist = load_wordlists(Path(config.wordlists.dir))
-    core = FilterCore(Matcher(wordlist), config)
+    core = FilterCore(Matcher(wordlist, config.wordlists.engine), config)
     elapsed = time.perf_counter() - started
     for warning in wordlist.warnings:
         log.warning("wordlist: %s", warning)
@@ -35,6 +36,7 @@ def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
             metrics.wordlist_entries.labels(mode).set(wordlist.count(mode))
         metrics.wordlist_load_seconds.set(elapsed)
         metrics.wordlist_loaded.set(time.time())
+        metrics.wordlist_info.info({"version": wordlist.version})
     log.info("wordlists %s loaded: %d entries from %d files in %.3fs (version %s)",
              config.wordlists.dir, len(wordlist.entries), len(wordlist.files), elapsed,
              wordlist.version)
@@ -59,5 +61,11 @@ async def run_worker(config: Config) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     worker = FilterWorker(config, core, metrics)
-    await worker.run(stop)
+    reloader = Reloader(config, metrics, build_core, worker.set_core)
+    reload_task = asyncio.create_task(reloader.run(stop))
+    try:
+        await worker.run(stop)
+    finally:
+        stop.set()
+        await reload_task
     log.info("worker stopped cleanly")

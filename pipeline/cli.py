@@ -83,6 +83,26 @@ def build_parser() -> argparse.ArgumentParser:
                                              "file, line and reason, and duplicate entries.")
     _add_common(check_lists, kafka=False, lists=True)
 
+    dry = sub.add_parser("dry-run", help="compare a candidate wordlist set with the active one",
+                         description="Judge posts with the active lists (--wordlists) and a "
+                                     "candidate set (--candidate) and report every post judged "
+                                     "differently, as JSON lines on stdout, with a summary on "
+                                     "stderr. Posts come from INPUT (JSON lines, - for stdin) "
+                                     "or from a topic's offset range.")
+    _add_common(dry, kafka=True, lists=True)
+    dry.add_argument("--candidate", required=True, metavar="DIR",
+                     help="directory of the candidate *.tsv lists")
+    dry.add_argument("input", nargs="?", metavar="INPUT",
+                     help="JSON-lines file of Posts, or - for stdin (or use --topic)")
+    dry.add_argument("--topic", help="read Posts from this topic instead of INPUT")
+    dry.add_argument("--from-offset", type=int, default=0, metavar="N",
+                     help="first offset to read, in every partition (default 0)")
+    dry.add_argument("--to-offset", type=int, metavar="N",
+                     help="stop before this offset (default: the end of each partition)")
+    dry.add_argument("--partition", type=int, action="append", metavar="P",
+                     help="only this partition (repeatable; default all)")
+    dry.add_argument("--summary-only", action="store_true", help="print only the summary")
+
     demo = sub.add_parser("demo", help="end-to-end demo on the embedded broker",
                           description="Start the embedded broker, produce a sample stream of "
                                       "posts and reports (with hits and malformed records), "
@@ -159,6 +179,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         created = uvloop.run(ensure_topics(config))
         print(f"created {len(created)} topic(s): {', '.join(created) or '(all existed)'}")
         return 0
+    if command == "dry-run":
+        return _dry_run(config, args)
     if command == "demo":
         from pipeline.demo import run_demo
 
@@ -197,3 +219,48 @@ def _scan(config: Config, source: str) -> int:
     out.flush()
     log.info("scanned: %s", dict(counts))
     return 0
+
+
+def _dry_run(config: Config, args: argparse.Namespace) -> int:
+    import msgspec.structs
+
+    from pipeline.app import build_core
+    from pipeline.dryrun import Summary, compare, decode_posts
+    from pipeline.schemas import encoder
+
+    if (args.input is None) == (args.topic is None):
+        print("mimamori: dry-run takes INPUT or --topic (one of them)", file=sys.stderr)
+        return EXIT_CONFIG
+    active = build_core(config)
+    candidate_config = msgspec.structs.replace(
+        config, wordlists=msgspec.structs.replace(config.wordlists, dir=args.candidate))
+    candidate = build_core(candidate_config)
+    values: Any
+    if args.topic is not None:
+        from pipeline.topicio import read_range
+
+        records = uvloop.run(read_range(config.kafka.bootstrap_servers, args.topic,
+                                        args.from_offset, args.to_offset, args.partition))
+        values = [r.value for r in records]
+    elif args.input == "-":
+        values = (line.rstrip(b"\r\n") for line in sys.stdin.buffer)
+    else:
+        try:
+            with open(args.input, "rb") as fh:
+                values = [line.rstrip(b"\r\n") for line in fh]
+        except OSError as exc:
+            print(f"mimamori: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
+            return 1
+    summary = Summary()
+    posts = decode_posts(values, summary, max_bytes=config.worker.max_record_bytes,
+                         max_text_chars=config.worker.max_text_chars)
+    out = sys.stdout.buffer
+    for change in compare(active, candidate, posts, summary):
+        if not args.summary_only:
+            out.write(encoder.encode(change) + b"\n")
+    out.flush()
+    print(f"active {active.version} vs candidate {candidate.version}", file=sys.stderr)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return 0
+

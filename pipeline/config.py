@@ -92,6 +92,10 @@ class WordlistsConfig(_Section, frozen=True):
     """Where the lists live and which detectors run."""
 
     dir: str = "wordlists"
+    #: Aho-Corasick engine: "daachorse", "pyahocorasick" or "ahocorasick-rs" (same results).
+    engine: Literal["daachorse", "pyahocorasick", "ahocorasick-rs"] = "daachorse"
+    #: How often workers look for changed lists and hot-reload them; 0 turns it off.
+    reload_interval_ms: int = 5_000
     #: Built-in contact-detail detectors (mode watch, category contact); [] turns them off.
     detectors: list[Literal["phone", "email", "url", "domain", "messaging_id"]] = msgspec.field(
         default_factory=lambda: ["phone", "email", "url", "domain", "messaging_id"]
@@ -294,6 +298,7 @@ def _check(config: Config, source: str) -> None:
         if value <= 0:
             raise ConfigError(f"{source}: {section}.{key}: must be positive, got {value}")
     for section, key in (("kafka", "linger_ms"), ("kafka", "fetch_max_wait_ms"),
+                         ("wordlists", "reload_interval_ms"),
                          ("metrics", "port"), ("broker", "port")):
         value = getattr(getattr(config, section), key)
         if value < 0:

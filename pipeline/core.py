@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from pipeline.config import Config
 from pipeline.detectors import detect_contacts
-from pipeline.matcher import Matcher, RawHit, to_hits
-from pipeline.normalize import normalize, normalize_with_offsets, original_span
+from pipeline.matcher import Matcher
+from pipeline.normalize import track, views
 from pipeline.policy import decide, report_priority, verdict_of
 from pipeline.schemas import (
     Action,
@@ -63,18 +63,21 @@ class FilterCore:
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
         """Surviving wordlist hits and detector hits in `text`, offsets into `text`."""
-        normalized = normalize(text)
-        raw: list[RawHit] = self.matcher.raw_hits(normalized, site_id)
-        contacts = detect_contacts(normalized, self._detectors) if self._detectors else []
-        if not raw and not contacts:
+        fast = views(text)
+        candidates = self.matcher.candidates(fast.match, site_id)
+        contacts = detect_contacts(fast.base, self._detectors) if self._detectors else []
+        if not candidates and not contacts:
             return []
-        _, origin = normalize_with_offsets(text)
-        hits = to_hits(raw, origin)
-        for name, start, end in contacts:
-            o_start, o_end = original_span(origin, start, end)
-            hits.append(Hit(name, "watch", CONTACT_CATEGORY, o_start, o_end))
-        if contacts:
-            hits.sort(key=lambda h: (h.start, h.end, h.term))
+        base, match = track(text)
+        hits = []
+        for raw in self.matcher.resolve(candidates, match):
+            start, end = match.span(raw.start, raw.end)
+            entry = raw.entry
+            hits.append(Hit(entry.term, entry.mode, entry.category, start, end))  # type: ignore[arg-type]
+        for name, b_start, b_end in contacts:
+            start, end = base.span(b_start, b_end)
+            hits.append(Hit(name, "watch", CONTACT_CATEGORY, start, end))
+        hits.sort(key=lambda h: (h.start, h.end, h.term))
         return hits
 
     def scan(self, post: Post) -> tuple[Verdict, list[Hit]]:

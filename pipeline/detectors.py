@@ -1,10 +1,16 @@
 """Built-in detectors for exchanged contact details (mode `watch`, category `contact`).
 
-They run on normalized text (full-width digits and letters already plain, case folded), so one
-pattern catches every width. Each detector returns spans in normalized coordinates.
+They read the base view (full-width forms folded, case folded, katakana as hiragana), so one
+pattern catches every width. Each detector returns `(name, start, end)` spans in base-view
+coordinates.
 
-Ordinary numbers must not fire: a phone number needs a leading 0 (or +81) and 10-11 digits,
-so dates, prices and scores pass.
+- `phone`: 10-11 digit numbers starting with 0 (or +81), with any separators, in ASCII or
+  full-width digits, kanji numerals (〇九〇…) or digits spelled in kana or English
+  (ぜろきゅうぜろ…, zero nine zero…). Dates, prices, scores and postcodes do not fire.
+- `email`: mail addresses, also with "at"/"dot" spelled out in English or Japanese
+  (あっとまーく, どっと) or bracketed ((at), [dot]).
+- `url`: http(s) URLs, `www.` hosts, and bare domains with a common TLD, also `どっとこむ`.
+- `messaging_id`: messaging-app and SNS IDs written as "ID: xxx", "LINE: xxx", "insta @xxx".
 """
 
 from __future__ import annotations
@@ -14,22 +20,55 @@ from collections.abc import Callable
 
 Span = tuple[str, int, int]
 
-_SEP = r"[\s\-‐‑–—―−ー.()（）]"
+_SEP = r"[\s\-‐‑–—―−ー.()（）・,、]"
+
 _PHONE_RE = re.compile(rf"(?<![\d.])(?:\+81{_SEP}*|0)(?:\d{_SEP}{{0,2}}){{8,9}}\d(?!\d)")
+
+# Digit words: kanji numerals and readings in kana and English, longest alternatives first.
+_DIGIT_WORDS = {
+    "〇": "0", "零": "0", "ぜろ": "0", "れい": "0", "まる": "0", "zero": "0", "oh": "0",
+    "一": "1", "いち": "1", "one": "1",
+    "二": "2", "に": "2", "two": "2",
+    "三": "3", "さん": "3", "three": "3",
+    "四": "4", "よん": "4", "し": "4", "four": "4",
+    "五": "5", "ご": "5", "five": "5",
+    "六": "6", "ろく": "6", "six": "6",
+    "七": "7", "なな": "7", "しち": "7", "seven": "7",
+    "八": "8", "はち": "8", "eight": "8",
+    "九": "9", "きゅう": "9", "く": "9", "nine": "9",
+}
+_DIGIT_WORD = "|".join(sorted(map(re.escape, _DIGIT_WORDS), key=len, reverse=True))
+# Read aloud, the parts of a number are often joined with の (ぜろはちぜろの…).
+_SPOKEN_SEP = r"[\s\-‐‑–—―−ー.()（）・,、の]"
+_SPELLED_PHONE_RE = re.compile(
+    rf"(?<!\d)(?:(?:\d|{_DIGIT_WORD}){_SPOKEN_SEP}*){{9,10}}(?:\d|{_DIGIT_WORD})(?!\d)"
+)
+_DIGIT_TOKEN_RE = re.compile(rf"\d|{_DIGIT_WORD}")
+
+_TLDS = (
+    "com|net|org|info|biz|jp|io|me|co|tv|xyz|app|site|online|top|club|link|ly|gl|cc|to|in|"
+    "us|uk"
+)
+_AT = r"(?:@|\s*[(\[<]at[)\]>]\s*|\s+at\s+|\s*あっと(?:まーく)?\s*)"
+_DOT = r"(?:\.|\s*[(\[<]dot[)\]>]\s*|\s+dot\s+|\s*どっと\s*)"
 _EMAIL_RE = re.compile(
-    r"(?<![a-z0-9._%+\-])[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,24}"
+    rf"(?<![a-z0-9._%+\-])[a-z0-9][a-z0-9._%+\-]{{0,63}}{_AT}"
+    rf"[a-z0-9\-]+(?:{_DOT}[a-z0-9\-]+)*{_DOT}(?:{_TLDS})(?![a-z0-9])"
 )
 _URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>\"'「」、。]+|www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
-_TLDS = (
-    "com|net|org|info|biz|jp|io|me|co|tv|xyz|app|site|online|top|club|link|ly|gl|cc|to|in|us|uk"
-)
 _DOMAIN_RE = re.compile(
     rf"(?<![a-z0-9@.\-])(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})(?![a-z0-9\-])"
     rf"(?:/[^\s<>\"'「」、。]*)?"
 )
+_SPELLED_DOMAIN_RE = re.compile(
+    r"(?<![a-z0-9.\-])[a-z0-9][a-z0-9\-]{1,62}\s*(?:どっと|[(\[]dot[)\]])\s*"
+    r"(?:com|net|jp|org|こむ|ねっと|じぇーぴー)"
+)
 _ID_RE = re.compile(
-    r"(?:\b(?:line|kakao|skype|discord|insta|instagram|twitter|tiktok|telegram)|"
-    r"らいん|かかお|いんすた|ついったー)?\s*(?:\bid|あいでぃー?)\s*[:=]\s*[a-z0-9][a-z0-9._\-]{2,31}"
+    r"(?:(?:\b(?:line|kakao|skype|discord|telegram|wechat)|らいん|かかお)\s*(?:id)?\s*[:=]|"
+    r"(?:\bid|あいでぃー?)\s*[:=]|"
+    r"(?:\b(?:insta|instagram|twitter|tiktok|x)|いんすた|ついったー|てぃっくとっく)\s*[:=]?\s*@)"
+    r"\s*@?[a-z0-9][a-z0-9._\-]{2,31}"
 )
 
 
@@ -40,38 +79,42 @@ def _finditer(name: str, pattern: re.Pattern[str]) -> Callable[[str], list[Span]
     return detect
 
 
+def _is_phone(digits: str) -> bool:
+    return digits.startswith("0") and len(digits) in (10, 11)
+
+
 def _detect_phone(text: str) -> list[Span]:
     spans = []
     for m in _PHONE_RE.finditer(text):
-        digits = sum(c.isdigit() for c in m.group())
-        if m.group().startswith("+81") or digits in (10, 11):
+        if m.group().startswith("+81") or _is_phone("".join(filter(str.isdigit, m.group()))):
+            spans.append(("phone", m.start(), m.end()))
+    if not any(w in text for w in ("〇", "零", "ぜろ", "れい", "まる", "zero", "oh")):
+        return spans  # a spelled phone number starts with a spelled zero
+    for m in _SPELLED_PHONE_RE.finditer(text):
+        tokens = _DIGIT_TOKEN_RE.findall(m.group())
+        digits = "".join(_DIGIT_WORDS.get(t, t) for t in tokens)
+        if _is_phone(digits) and not all(t.isdigit() for t in tokens):
             spans.append(("phone", m.start(), m.end()))
     return spans
 
 
-_detect_email = _finditer("email", _EMAIL_RE)
-_detect_url = _finditer("url", _URL_RE)
-_detect_id = _finditer("messaging_id", _ID_RE)
-
-
-def _detect_domain(text: str) -> list[Span]:
-    return [("url", m.start(), m.end()) for m in _DOMAIN_RE.finditer(text)]
-
-
 DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "phone": _detect_phone,
-    "email": _detect_email,
-    "url": _detect_url,
-    "domain": _detect_domain,
-    "messaging_id": _detect_id,
+    "email": _finditer("email", _EMAIL_RE),
+    "url": _finditer("url", _URL_RE),
+    "domain": lambda text: [("url", s, e) for _, s, e in (
+        _finditer("url", _DOMAIN_RE)(text) + _finditer("url", _SPELLED_DOMAIN_RE)(text))],
+    "messaging_id": _finditer("messaging_id", _ID_RE),
 }
 
-# A cheap pre-check: without a digit, '@', ':' / '=' or a dot none of the detectors can fire.
-_TRIGGER_RE = re.compile(r"[0-9@:=.]")
+# A cheap pre-check: with none of these, no detector can fire.
+_TRIGGER_RE = re.compile(
+    r"[0-9@:=.〇零一二三四五六七八九]|ぜろ|れい|まる|zero|あっと|どっと|dot|\bat\b"
+)
 
 
 def detect_contacts(text: str, enabled: tuple[str, ...] = tuple(DETECTORS)) -> list[Span]:
-    """Contact-detail spans in normalized text, overlapping spans of one kind merged."""
+    """Contact-detail spans in base-view text; a span inside another is dropped."""
     if not _TRIGGER_RE.search(text):
         return []
     spans: list[Span] = []

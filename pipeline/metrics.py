@@ -102,6 +102,13 @@ class Metrics:
             "mimamori_wordlist_loaded_timestamp_seconds",
             "Unix time of the last successful wordlist load", registry=r,
         )
+        self.wordlist_reloads = Counter(
+            "mimamori_wordlist_reloads", "Wordlist hot reloads, by result (ok, error)",
+            ["result"], registry=r,
+        )
+        self.wordlist_info = Info(
+            "mimamori_wordlist", "Version of the wordlists in use", registry=r
+        )
         self.up = Gauge(
             "mimamori_broker_connected",
             "1 while the worker is fetching from the broker, 0 while it cannot", registry=r,

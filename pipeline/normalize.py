@@ -1,41 +1,72 @@
 """Text normalization shared by posts and wordlist terms.
 
-One pure, per-character function decides what every code point becomes, so the fast path (a
-cached `str.translate` table, no Python loop) and the offset-keeping path (used only for posts
-that hit something) always agree on the normalized string.
+Two views of a text are built, each by a fixed sequence of steps:
 
-What it does to each character:
-- Unicode compatibility forms (NFKC): full-width Latin and digits, half-width katakana, circled
-  and styled letters become their plain form;
-- case is folded;
-- katakana becomes hiragana, so both scripts match one term;
-- every kind of whitespace becomes one ASCII space;
-- invisible characters (zero-width, bidi and other format controls, control characters) vanish.
+- the **base view** (`Views.base`), read by the contact-detail detectors: Unicode compatibility
+  forms folded (NFKC: full-width Latin and digits, half-width katakana, circled and styled
+  letters), case folded, accents stripped from Latin letters, katakana folded to hiragana with
+  voiced marks composed (ｶﾞ → が), Cyrillic and Greek look-alikes mapped to Latin, every kind of
+  whitespace made one space, invisible characters (zero-width, bidi and other format controls,
+  control characters, combining marks such as strike-through) removed;
+- the **match view** (`Views.match`), read by the wordlist matcher: the base view, then digit
+  and symbol substitutions inside Latin words (sh1t, @ss, $hit), every punctuation mark and
+  symbol turned into a space, separators between Japanese characters and between spaced-out
+  single Latin letters removed (し・ね, f u c k), long-vowel marks after Japanese characters
+  removed (しーーね), runs of spaces squeezed, and repeated letters collapsed (fuuuck, しねええ).
 
-Deeper evasion handling (inserted separators, stretched words, look-alikes) builds on this.
+Every step is a regex or a translation table. The fast path applies them with C-level
+`str.translate` and `re.sub`; the tracking path (`track`, run only for texts that have a
+candidate hit) applies the very same patterns with `finditer` and keeps, for each character of a
+view, the span of the original text it came from. Both paths therefore always agree.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 _KATAKANA_FIRST = 0x30A1  # ァ
 _KATAKANA_LAST = 0x30F6  # ヶ
 _KATA_TO_HIRA = 0x60
+_VOICED_MARKS = "\u3099\u309a"
 
-# Past this many cached code points the table stops growing, so a hostile stream of every
-# plane cannot turn the cache into a memory leak; uncached characters are still normalized.
+# Lower-case Cyrillic and Greek letters that read as Latin ones in most fonts.
+_LOOKALIKES = {
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h",
+    "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ь": "b",
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+}
+
+# Past this many cached code points a table stops growing, so a hostile stream of every plane
+# cannot turn the cache into a memory leak; uncached characters are still normalized.
 _MAX_CACHED = 65536
 
 
-def normalize_char(ch: str) -> str:
-    """The normalized form of one code point (possibly empty, possibly several characters)."""
+def _fold_latin(text: str) -> str:
+    """Strip accents from Latin letters (é → e) and keep other scripts as they are."""
+    out = []
+    for c in text:
+        if 0xC0 <= ord(c) < 0x250:
+            c = "".join(d for d in unicodedata.normalize("NFKD", c)
+                        if not unicodedata.combining(d))
+        out.append(c)
+    return "".join(out)
+
+
+def base_char(ch: str) -> str:
+    """The base-view form of one code point (possibly empty, possibly several characters)."""
     if ch.isspace():
         return " "
+    if ch in _VOICED_MARKS or ch in "\uff9e\uff9f":
+        return "\u3099" if ch in "\u3099\uff9e" else "\u309a"
     category = unicodedata.category(ch)
-    if category in ("Cf", "Cc", "Cs"):
+    if category in ("Cf", "Cc", "Cs", "Co", "Cn", "Mn", "Me"):
         return ""
-    folded = unicodedata.normalize("NFKC", ch).casefold()
+    folded = _fold_latin(unicodedata.normalize("NFKC", ch).casefold())
     out = []
     for c in folded:
         cp = ord(c)
@@ -43,47 +74,201 @@ def normalize_char(ch: str) -> str:
             c = chr(cp - _KATA_TO_HIRA)
         elif c.isspace():
             c = " "
-        out.append(c)
+        elif unicodedata.combining(c) and c not in _VOICED_MARKS:
+            c = ""
+        out.append(_LOOKALIKES.get(c, c))
     return "".join(out)
+
+
+def _is_separator(ch: str) -> bool:
+    """Punctuation and symbols become spaces in the match view (letters, digits, kana stay)."""
+    return ch.isspace() or unicodedata.category(ch)[0] in "PS"
 
 
 class _Table(dict[int, str]):
     """A `str.translate` table that fills itself in on first sight of a code point."""
 
+    def __init__(self, fn: Callable[[str], str]) -> None:
+        super().__init__()
+        self._fn = fn
+
     def __missing__(self, cp: int) -> str:
-        mapped = normalize_char(chr(cp))
+        mapped = self._fn(chr(cp))
         if len(self) < _MAX_CACHED:
             self[cp] = mapped
         return mapped
 
 
-_TABLE = _Table()
+_BASE_TABLE = _Table(base_char)
+_SEPARATOR_TABLE = _Table(lambda ch: " " if _is_separator(ch) else ch)
+
+# --- steps on the base view -------------------------------------------------------------------
+
+_COMPOSABLE = {
+    base + mark: unicodedata.normalize("NFC", base + mark)
+    for base in map(chr, range(0x3041, 0x3097))
+    for mark in _VOICED_MARKS
+    if len(unicodedata.normalize("NFC", base + mark)) == 1
+}
+# A voiced mark that composes is merged into its kana; any other is dropped.
+_COMPOSE_RE = re.compile("|".join(sorted(_COMPOSABLE)) + f"|[{_VOICED_MARKS}]")
+
+
+def _compose(match: re.Match[str]) -> str:
+    return _COMPOSABLE.get(match.group(), "")
+
+
+# --- steps on the match view ------------------------------------------------------------------
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                       "@": "a", "$": "s", "!": "i", "|": "l"})
+_LEET_TOKEN_RE = re.compile(r"[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
+
+
+def _unleet(match: re.Match[str]) -> str:
+    """Digit and symbol substitutions, inside Latin words only (a token with a letter)."""
+    token = match.group()
+    if not any(c.isalpha() for c in token):
+        return token
+    stripped = token.rstrip("!")  # "fuck!" keeps its exclamation mark
+    return stripped.translate(_LEET) + token[len(stripped):]
+
+
+_JA = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
+# Separators between two Japanese characters (し ね, し・ね once punctuation is a space).
+_JA_GAP_RE = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
+# Long-vowel and wave marks stretching a Japanese word (しーーね, しね〜); ー is in the range.
+_JA_STRETCH_RE = re.compile(f"(?<=[{_JA}])[ー~]+")
+# Spaces between spaced-out single Latin letters or digits (f u c k, f.u.c.k).
+_SPACED_LETTERS_RE = re.compile(r"(?<=[a-z0-9])(?<![a-z0-9]{2}) +(?=[a-z0-9](?![a-z0-9]))")
+_SPACES_RE = re.compile(r"(?<= ) +")
+# Repeated letters (fuuuck, しねええ); digits keep their runs.
+_REPEAT_RE = re.compile(r"(?<=([^\W\d_]))\1+")
+
+
+@dataclass(frozen=True, slots=True)
+class Views:
+    """The two normalized views of a text."""
+
+    base: str
+    match: str
+
+
+def views(text: str) -> Views:
+    """Both views of a text, fast (C-level passes only)."""
+    base = text.translate(_BASE_TABLE)
+    if "\u3099" in base or "\u309a" in base:
+        base = _COMPOSE_RE.sub(_compose, base)
+    match = _LEET_TOKEN_RE.sub(_unleet, base).translate(_SEPARATOR_TABLE)
+    match = _JA_GAP_RE.sub("", match)
+    match = _JA_STRETCH_RE.sub("", match)
+    match = _SPACED_LETTERS_RE.sub("", match)
+    match = _SPACES_RE.sub("", match)
+    match = _REPEAT_RE.sub("", match)
+    return Views(base, match)
 
 
 def normalize(text: str) -> str:
-    """Normalize text for matching. Fast: one C-level pass over the string."""
-    return text.translate(_TABLE)
+    """The match view of a text: what wordlist terms are looked up in."""
+    return views(text).match
 
 
-def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
-    """Normalize text and keep a map back to the original.
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A view with, for each of its characters, the span of the original text it came from.
 
-    Returns:
-        `(normalized, origin)` where `origin[i]` is the index in `text` of the character that
-        produced `normalized[i]`, plus one sentinel entry `len(text)` at the end.
+    Attributes:
+        text: the view.
+        starts: `starts[i]` is the original index of the first character behind `text[i]`.
+        ends: `ends[i]` is one past the original index of the last character behind `text[i]`.
+        runs: how many repeated letters `text[i]` stands for (1 unless collapsed).
+    """
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+    runs: list[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span behind `text[start:end]` (inserted separators included)."""
+        return self.starts[start], self.ends[end - 1]
+
+
+def _track_delete(view: Tracked, pattern: re.Pattern[str], *, absorb: bool = False) -> Tracked:
+    """Delete every match; with `absorb`, the character before a match stands for it too."""
+    text, starts, ends, runs = view.text, view.starts, view.ends, view.runs
+    out: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    new_runs: list[int] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        a, b = m.span()
+        out.append(text[pos:a])
+        new_starts.extend(starts[pos:a])
+        new_ends.extend(ends[pos:a])
+        new_runs.extend(runs[pos:a])
+        if absorb and new_ends:
+            new_ends[-1] = ends[b - 1]
+            new_runs[-1] += sum(runs[a:b])
+        pos = b
+    if pos == 0:
+        return view
+    out.append(text[pos:])
+    new_starts.extend(starts[pos:])
+    new_ends.extend(ends[pos:])
+    new_runs.extend(runs[pos:])
+    return Tracked("".join(out), new_starts, new_ends, new_runs)
+
+
+def _track_compose(view: Tracked) -> Tracked:
+    """The tracked twin of the voiced-mark composition step."""
+    text, starts, ends = view.text, view.starts, view.ends
+    out: list[str] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
+    pos = 0
+    for m in _COMPOSE_RE.finditer(text):
+        a, b = m.span()
+        out.append(text[pos:a])
+        new_starts.extend(starts[pos:a])
+        new_ends.extend(ends[pos:a])
+        composed = _compose(m)
+        if composed:
+            out.append(composed)
+            new_starts.append(starts[a])
+            new_ends.append(ends[b - 1])
+        pos = b
+    out.append(text[pos:])
+    new_starts.extend(starts[pos:])
+    new_ends.extend(ends[pos:])
+    joined = "".join(out)
+    return Tracked(joined, new_starts, new_ends, [1] * len(joined))
+
+
+def track(text: str) -> tuple[Tracked, Tracked]:
+    """Both views with their maps back to `text`: `(base, match)`.
+
+    Slower than `views` (a Python loop over the text); used only for texts with a candidate hit.
     """
     pieces: list[str] = []
-    origin: list[int] = []
-    table = _TABLE
+    starts: list[int] = []
+    ends: list[int] = []
+    table = _BASE_TABLE
     for index, ch in enumerate(text):
         mapped = table[ord(ch)]
         if mapped:
             pieces.append(mapped)
-            origin.extend([index] * len(mapped))
-    origin.append(len(text))
-    return "".join(pieces), origin
-
-
-def original_span(origin: list[int], start: int, end: int) -> tuple[int, int]:
-    """Map a normalized span `[start, end)` back to the original text's code points."""
-    return origin[start], origin[end - 1] + 1
+            starts.extend([index] * len(mapped))
+            ends.extend([index + 1] * len(mapped))
+    joined = "".join(pieces)
+    base = Tracked(joined, starts, ends, [1] * len(joined))
+    if "\u3099" in base.text or "\u309a" in base.text:
+        base = _track_compose(base)
+    # The substitution and the separator table keep every length, so the map carries over.
+    mapped_text = _LEET_TOKEN_RE.sub(_unleet, base.text).translate(_SEPARATOR_TABLE)
+    match = Tracked(mapped_text, base.starts, base.ends, base.runs)
+    for pattern in (_JA_GAP_RE, _JA_STRETCH_RE, _SPACED_LETTERS_RE, _SPACES_RE):
+        match = _track_delete(match, pattern)
+    match = _track_delete(match, _REPEAT_RE, absorb=True)
+    return base, match

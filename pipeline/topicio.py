@@ -96,3 +96,39 @@ async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence
         await asyncio.sleep(0.2)
         done = await committed_total(bootstrap_servers, group_id, topics)
     return done
+
+
+async def read_range(bootstrap_servers: str, topic: str, start: int, end: int | None,
+                     partitions: Sequence[int] | None = None,
+                     timeout_s: float = 60.0) -> list[Record]:
+    """Records of `topic` with `start <= offset < end` (end None: up to the high watermark),
+    from the given partitions or all of them, partition by partition."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [tp for tp in await _partitions(consumer, [topic])
+               if partitions is None or tp.partition in partitions]
+        if not tps:
+            raise ValueError(f"topic {topic!r} has no such partitions")
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, start)
+        out: list[Record] = []
+        remaining = set(tps)
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {sorted(map(str, remaining))} in time")
+            batch = await consumer.getmany(*remaining, timeout_ms=100)
+            for records in batch.values():
+                out.extend(r for r in records if end is None or r.offset < end)
+            for tp in list(remaining):
+                position = await consumer.position(tp)
+                highwater = consumer.highwater(tp)
+                if (end is not None and position >= end) or (
+                        highwater is not None and position >= highwater):
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()

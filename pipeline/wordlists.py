@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.errors import WordlistError
-from pipeline.normalize import normalize
+from pipeline.normalize import track
 
 EntryMode = Literal["ng", "watch", "allow"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
@@ -34,11 +34,14 @@ class Entry:
     Attributes:
         term: the term as the list author wrote it (reported in hits).
         normalized: the term after `normalize`, what the matcher looks for.
+        runs: for each character of `normalized`, how many times the term repeats it (a text
+            must repeat it at least as often: "butt" does not fire on "but").
         latin: whether the term is Latin-script and so matches only as a whole word.
     """
 
     term: str
     normalized: str
+    runs: tuple[int, ...]
     mode: EntryMode
     category: str
     sites: frozenset[str] | None
@@ -60,6 +63,15 @@ class Wordlist:
     def count(self, mode: str) -> int:
         """How many entries have this mode."""
         return sum(1 for e in self.entries if e.mode == mode)
+
+
+def term_form(term: str) -> tuple[str, tuple[int, ...]]:
+    """A term's match-view form and the run length behind each of its characters."""
+    _, match = track(term)
+    text = match.text
+    left = len(text) - len(text.lstrip(" "))
+    right = len(text.rstrip(" "))
+    return text[left:right], tuple(match.runs[left:right])
 
 
 def is_latin_term(normalized: str) -> bool:
@@ -102,7 +114,7 @@ def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> E
     term = cell("term")
     if not term:
         raise WordlistError(path, lineno, "term is empty")
-    normalized = normalize(term).strip()
+    normalized, runs = term_form(term)
     if not normalized:
         raise WordlistError(path, lineno, f"term {term!r} is empty after normalization")
     mode = cell("mode").lower()
@@ -138,6 +150,7 @@ def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> E
     return Entry(
         term=term,
         normalized=normalized,
+        runs=runs,
         mode=mode,  # type: ignore[arg-type]  # checked against MODES above
         category=category,
         sites=sites,
@@ -203,13 +216,38 @@ def load_wordlists(directory: Path) -> Wordlist:
         file_entries, raw = parse_file(path)
         entries.extend(file_entries)
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
-    warnings = _find_duplicates(entries)
+    warnings = _find_duplicates(entries) + _find_dead_entries(entries)
     return Wordlist(
         entries=tuple(entries),
         version=digest.hexdigest()[:12],
         files=tuple(str(p) for p in files),
         warnings=tuple(warnings),
     )
+
+
+def _find_dead_entries(entries: list[Entry]) -> list[str]:
+    """Entries that can never fire, and entries so short they will fire everywhere."""
+    allows: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.mode == "allow":
+            allows.setdefault(entry.normalized, []).append(entry)
+    warnings: list[str] = []
+    for entry in entries:
+        if entry.mode == "allow":
+            continue
+        for allow in allows.get(entry.normalized, []):
+            if allow.sites is None or (entry.sites is not None and entry.sites <= allow.sites):
+                warnings.append(
+                    f"{entry.path}:{entry.line}: can never fire: allow entry "
+                    f"{allow.path}:{allow.line} covers every occurrence of {entry.term!r}"
+                )
+                break
+        if len(entry.normalized) == 1 and not entry.latin:
+            warnings.append(
+                f"{entry.path}:{entry.line}: {entry.term!r} is one character and will match "
+                "inside many words"
+            )
+    return warnings
 
 
 def _find_duplicates(entries: list[Entry]) -> list[str]:

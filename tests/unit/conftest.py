@@ -6,16 +6,23 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
+from pipeline.matcher import ENGINES, Matcher
 from pipeline.wordlists import load_wordlists
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="session", params=sorted(ENGINES))
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every matching engine: each must pass the same tests."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture(scope="session")
-def default_core() -> FilterCore:
+def default_core(engine: str) -> FilterCore:
     """The filter core with the shipped wordlists and default policy."""
-    return FilterCore(Matcher(load_wordlists(ROOT / "wordlists")), Config())
+    return FilterCore(Matcher(load_wordlists(ROOT / "wordlists"), engine), Config())
 
 
 def write_list(directory: Path, name: str, body: str) -> Path:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pipeline.detectors import detect_contacts
-from pipeline.normalize import normalize
+from pipeline.normalize import views
 
 
 def kinds(text: str) -> list[str]:
-    return [name for name, _, _ in detect_contacts(normalize(text))]
+    return [name for name, _, _ in detect_contacts(views(text).base)]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -28,6 +28,16 @@ def kinds(text: str) -> list[str]:
     ("LINE ID: abc123", ["messaging_id"]),
     ("ID：abc.def", ["messaging_id"]),
     ("kakao id=hello_1", ["messaging_id"]),
+    ("ぜろきゅうぜろ いちにさんよん ごろくななはち", ["phone"]),
+    ("〇九〇ー一二三四ー五六七八", ["phone"]),
+    ("ゼロハチゼロの1234の5678", ["phone"]),
+    ("zero nine zero one two three four five six seven eight", ["phone"]),
+    ("hana at example dot com", ["email"]),
+    ("hana あっとまーく example どっと com", ["email"]),
+    ("ｈａｎａ（ａｔ）ｅｘａｍｐｌｅ（ｄｏｔ）ｊｐ", ["email"]),
+    ("example どっと こむ", ["url"]),
+    ("insta @hana_123", ["messaging_id"]),
+    ("LINE: hana1234", ["messaging_id"]),
 ])
 def test_detects(text: str, expected: list[str]) -> None:
     assert kinds(text) == expected
@@ -46,6 +56,13 @@ def test_detects(text: str, expected: list[str]) -> None:
     "郵便番号123-4567",
     "I paid 0.5 dollars",
     "user id is secret",
+    "いちにさんしごろくななはちきゅうじゅう",
+    "今日は二時に三人でご飯",
+    "零時に集合ね",
+    "at the park at noon",
+    "I will be there at 5",
+    "what do you do at home",
+    "@everyone good morning",
 ])
 def test_ordinary_text_does_not_fire(text: str) -> None:
     assert kinds(text) == []

@@ -1,64 +1,62 @@
-"""Normalization: the golden table, offsets back to the original, and the two paths agree."""
+"""Normalization: the golden table, offsets back to the original, both paths agree."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-from pipeline.normalize import normalize, normalize_with_offsets, original_span
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\t")
-
-
-def unescape(text: str) -> str:
-    """Turn the table's `\\uXXXX` and `\\t` escapes into the characters they name."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else "\t", text)
-
-
-def read_table(name: str) -> list[list[str]]:
-    rows = []
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    header_seen = False
-    for line in lines:
-        if not line.strip() or line.startswith("#"):
-            continue
-        if not header_seen:
-            header_seen = True
-            continue
-        rows.append(line.split("\t"))
-    return rows
-
+from pipeline.normalize import normalize, track, views
+from tests.tables import read_table, unescape
 
 NORMALIZE_ROWS = read_table("normalize.tsv")
 
 
-@pytest.mark.parametrize("row", NORMALIZE_ROWS, ids=[r[2] for r in NORMALIZE_ROWS])
+@pytest.mark.parametrize("row", NORMALIZE_ROWS, ids=[r[3] for r in NORMALIZE_ROWS])
 def test_golden_normalize(row: list[str]) -> None:
-    text, expected = unescape(row[0]), unescape(row[1])
-    assert normalize(text) == expected
-    assert normalize_with_offsets(text)[0] == expected
+    text, base, match = unescape(row[0]), unescape(row[1]), unescape(row[2])
+    assert views(text) == views(text).__class__(base, match)
+    tracked_base, tracked_match = track(text)
+    assert (tracked_base.text, tracked_match.text) == (base, match)
+    assert len(tracked_match.starts) == len(tracked_match.ends) == len(match)
 
 
-def test_offsets_point_back_to_the_original() -> None:
-    text = "おまえ　ｼ\u200bﾈ！"
-    normalized, origin = normalize_with_offsets(text)
-    assert normalized == "おまえ しね!"
-    start = normalized.index("しね")
-    o_start, o_end = original_span(origin, start, start + 2)
-    assert text[o_start:o_end] == "ｼ\u200bﾈ"
+def test_spans_point_back_to_the_text_as_written() -> None:
+    text = "おまえ　ｼ\u200b・ﾈ！"
+    _, match = track(text)
+    start = match.text.index("しね")
+    o_start, o_end = match.span(start, start + 2)
+    assert text[o_start:o_end] == "ｼ\u200b・ﾈ"
+
+
+def test_stretched_letters_belong_to_the_span() -> None:
+    text = "you fuuuuck!"
+    _, match = track(text)
+    start = match.text.index("fuck")
+    assert text[slice(*match.span(start, start + 4))] == "fuuuuck"
+    assert match.runs[start:start + 4] == [1, 4, 1, 1]
+
+
+def test_voiced_mark_belongs_to_its_kana() -> None:
+    text = "ﾊﾟﾊﾟ活"
+    _, match = track(text)
+    assert match.text == "ぱ活"
+    assert text[slice(*match.span(0, 2))] == text
+    assert match.runs[0] == 2
 
 
 def test_expanding_character_maps_to_itself() -> None:
     text = "a㍿b"
-    normalized, origin = normalize_with_offsets(text)
-    start = normalized.index("会社")
-    assert original_span(origin, start, start + 2) == (1, 2)
-    assert len(origin) == len(normalized) + 1
+    base, _ = track(text)
+    start = base.text.index("会社")
+    assert base.span(start, start + 2) == (1, 2)
+
+
+def test_normalize_is_idempotent_on_terms() -> None:
+    for row in NORMALIZE_ROWS:
+        match = unescape(row[2])
+        assert normalize(match) == normalize(normalize(match))
 
 
 def test_table_cache_does_not_change_results() -> None:
     text = "".join(chr(cp) for cp in range(0x3000, 0x3100))
-    assert normalize(text) == normalize(text) == normalize_with_offsets(text)[0]
+    assert views(text) == views(text)
+    assert track(text)[1].text == views(text).match

@@ -94,3 +94,13 @@ def test_latin_flag() -> None:
     assert entries["kill yourself"].latin
     assert not entries["しね"].latin
     assert not entries["LINE交換"].latin
+
+
+def test_entries_that_can_never_fire_are_warned(tmp_path: Path) -> None:
+    write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nシネ\tallow\tabuse\t\t\n"
+                                  "ばか\tng\tabuse\tsite-1\t\nばか\tallow\tabuse\tsite-2\t\n"
+                                  "死\twatch\tself_harm\t\t\n")
+    warnings = load_wordlists(tmp_path).warnings
+    assert any("a.tsv:2: can never fire: allow entry" in w and "a.tsv:3" in w for w in warnings)
+    assert not any("a.tsv:4: can never fire" in w for w in warnings)  # allow is for another site
+    assert any("a.tsv:6: '死' is one character" in w for w in warnings)

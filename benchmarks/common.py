@@ -1,0 +1,90 @@
+"""Shared helpers for the benchmarks: synthetic wordlists, the machine, results files."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import resource
+import subprocess
+from pathlib import Path
+
+from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+_HIRAGANA = [chr(c) for c in range(0x3041, 0x3094)]
+_KANJI = list("日本人大中小上下山川田口目耳手足心体力気金土木水火月年時分間前後左右東西南北"
+              "学校先生友家族話言語読書見聞会社店電車駅道町村国外内新古高安長短早遅明暗強弱"
+              "愛恋夢花雪雨風空海星光音楽歌声色白黒赤青緑春夏秋冬朝昼夜今昔何誰私彼女子供")
+_LATIN = "abcdefghijklmnopqrstuvwxyz"
+
+
+def synthetic_wordlist(size: int, seed: int = 1) -> Wordlist:
+    """The shipped lists plus synthetic entries up to `size`, realistic in shape: kana words,
+    kanji compounds and Latin words of mobile-post length, 70% watch, 30% ng."""
+    rng = random.Random(seed)
+    shipped = load_wordlists(ROOT / "wordlists")
+    entries: list[Entry] = list(shipped.entries)
+    seen = {e.normalized for e in entries}
+    while len(entries) < size:
+        kind = rng.random()
+        if kind < 0.45:
+            term = "".join(rng.choice(_HIRAGANA) for _ in range(rng.randint(3, 7)))
+        elif kind < 0.85:
+            term = "".join(rng.choice(_KANJI) for _ in range(rng.randint(2, 4)))
+        else:
+            term = "".join(rng.choice(_LATIN) for _ in range(rng.randint(4, 9)))
+        normalized, runs = term_form(term)
+        if not normalized or normalized in seen:
+            continue
+        seen.add(normalized)
+        mode = "ng" if rng.random() < 0.3 else "watch"
+        entries.append(Entry(term, normalized, runs, mode, "synthetic", None, None,  # type: ignore[arg-type]
+                             is_latin_term(normalized), "synthetic", len(entries)))
+    return Wordlist(tuple(entries), f"synthetic-{size}", ("synthetic",))
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process now."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def machine() -> str:
+    """One line naming the machine the numbers come from."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True, check=False).stdout.strip()
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python "
+            f"{platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"commit {commit or 'uncommitted'}")
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or add) the `## title` section of RESULTS.md."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    marker = f"## {title}\n"
+    section = marker + body.rstrip() + "\n"
+    if marker in text:
+        before, _, rest = text.partition(marker)
+        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        text = before + section + after.lstrip("\n")
+        text = text.replace(section + "## ", section + "\n## ")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    RESULTS.write_text(text)
