@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 PURE = ["schemas", "normalize", "wordlists", "matcher", "detectors", "policy", "core", "config",
-        "errors", "scan"]
+        "dryrun", "errors", "scan"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio"]
 
 
