@@ -79,7 +79,7 @@ def main() -> None:
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     table += [f"| {s:,} | {n} | {b:.3f} | {m / 2**20:.1f} | {q:,.0f} | {h:,.0f} | {f:,} |"
               for s, n, b, m, q, h, f in rows]
-    fastest = {}
+    fastest: dict[int, tuple[str, float]] = {}
     for size, name, _, _, search, _, _ in rows:
         if size not in fastest or search > fastest[size][1]:
             fastest[size] = (name, search)

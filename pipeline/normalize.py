@@ -194,56 +194,46 @@ class Tracked:
         return self.starts[start], self.ends[end - 1]
 
 
-def _track_delete(view: Tracked, pattern: re.Pattern[str], *, absorb: bool = False) -> Tracked:
-    """Delete every match; with `absorb`, the character before a match stands for it too."""
+def _track_sub(view: Tracked, pattern: re.Pattern[str],
+               replace: Callable[[re.Match[str]], str] | None = None, *,
+               absorb: bool = False) -> Tracked:
+    """The tracked twin of `pattern.sub(replace or "", text)`.
+
+    Each match becomes `replace(match)`, which is empty or one character standing for the whole
+    match; without `replace` matches are deleted, and with `absorb` the character before a
+    deleted match stands for it too (a collapsed run of letters).
+    """
     text, starts, ends, runs = view.text, view.starts, view.ends, view.runs
     out: list[str] = []
     new_starts: list[int] = []
     new_ends: list[int] = []
     new_runs: list[int] = []
     pos = 0
+    matched = False
     for m in pattern.finditer(text):
+        matched = True
         a, b = m.span()
         out.append(text[pos:a])
         new_starts.extend(starts[pos:a])
         new_ends.extend(ends[pos:a])
         new_runs.extend(runs[pos:a])
-        if absorb and new_ends:
+        replacement = replace(m) if replace is not None else ""
+        if replacement:
+            out.append(replacement)
+            new_starts.append(starts[a])
+            new_ends.append(ends[b - 1])
+            new_runs.append(1)
+        elif absorb and new_ends:
             new_ends[-1] = ends[b - 1]
             new_runs[-1] += sum(runs[a:b])
         pos = b
-    if pos == 0:
+    if not matched:
         return view
     out.append(text[pos:])
     new_starts.extend(starts[pos:])
     new_ends.extend(ends[pos:])
     new_runs.extend(runs[pos:])
     return Tracked("".join(out), new_starts, new_ends, new_runs)
-
-
-def _track_compose(view: Tracked) -> Tracked:
-    """The tracked twin of the voiced-mark composition step."""
-    text, starts, ends = view.text, view.starts, view.ends
-    out: list[str] = []
-    new_starts: list[int] = []
-    new_ends: list[int] = []
-    pos = 0
-    for m in _COMPOSE_RE.finditer(text):
-        a, b = m.span()
-        out.append(text[pos:a])
-        new_starts.extend(starts[pos:a])
-        new_ends.extend(ends[pos:a])
-        composed = _compose(m)
-        if composed:
-            out.append(composed)
-            new_starts.append(starts[a])
-            new_ends.append(ends[b - 1])
-        pos = b
-    out.append(text[pos:])
-    new_starts.extend(starts[pos:])
-    new_ends.extend(ends[pos:])
-    joined = "".join(out)
-    return Tracked(joined, new_starts, new_ends, [1] * len(joined))
 
 
 def track(text: str) -> tuple[Tracked, Tracked]:
@@ -264,11 +254,11 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     joined = "".join(pieces)
     base = Tracked(joined, starts, ends, [1] * len(joined))
     if "\u3099" in base.text or "\u309a" in base.text:
-        base = _track_compose(base)
+        base = _track_sub(base, _COMPOSE_RE, _compose)
     # The substitution and the separator table keep every length, so the map carries over.
     mapped_text = _LEET_TOKEN_RE.sub(_unleet, base.text).translate(_SEPARATOR_TABLE)
     match = Tracked(mapped_text, base.starts, base.ends, base.runs)
     for pattern in (_JA_GAP_RE, _JA_STRETCH_RE, _SPACED_LETTERS_RE, _SPACES_RE):
-        match = _track_delete(match, pattern)
-    match = _track_delete(match, _REPEAT_RE, absorb=True)
+        match = _track_sub(match, pattern)
+    match = _track_sub(match, _REPEAT_RE, absorb=True)
     return base, match
