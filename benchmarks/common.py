@@ -9,6 +9,7 @@ import resource
 import subprocess
 from pathlib import Path
 
+from pipeline.normalize import plain_form
 from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +42,9 @@ def synthetic_wordlist(size: int, seed: int = 1) -> Wordlist:
             continue
         seen.add(normalized)
         mode = "ng" if rng.random() < 0.3 else "watch"
-        entries.append(Entry(term, normalized, runs, mode, "synthetic", None, None,  # type: ignore[arg-type]
-                             is_latin_term(normalized), "synthetic", len(entries)))
+        entries.append(Entry(term, normalized, runs, plain_form(term), mode,  # type: ignore[arg-type]
+                             "synthetic", None, None, is_latin_term(normalized), "synthetic",
+                             len(entries)))
     return Wordlist(tuple(entries), f"synthetic-{size}", ("synthetic",))
 
 

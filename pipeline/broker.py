@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from pipeline.config import Config
+from pipeline.config import Config, kafka_client_options
 from pipeline.errors import ConfigError, TransientError
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,8 @@ async def ensure_topics(config: Config, names: Iterable[str] | None = None) -> l
         The names that were created.
     """
     wanted = list(names) if names is not None else topic_names(config)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=config.kafka.bootstrap_servers, client_id=config.kafka.client_id
-    )
+    admin = AIOKafkaAdminClient(**kafka_client_options(config.kafka),
+                                client_id=config.kafka.client_id)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -237,9 +237,10 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
     candidate = build_core(candidate_config)
     values: Any
     if args.topic is not None:
+        from pipeline.config import kafka_client_options
         from pipeline.topicio import read_range
 
-        records = uvloop.run(read_range(config.kafka.bootstrap_servers, args.topic,
+        records = uvloop.run(read_range(kafka_client_options(config.kafka), args.topic,
                                         args.from_offset, args.to_offset, args.partition))
         values = [r.value for r in records]
     elif args.input == "-":

@@ -49,6 +49,19 @@ class KafkaConfig(_Section, frozen=True):
     retry_backoff_ms: int = 100
     #: A new consumer group starts from the earliest offset, so no post is skipped.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    #: Transport security of every Kafka connection.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    #: Prefer MIMAMORI_KAFKA_SASL_PASSWORD or sasl_password_file; never logged.
+    sasl_password: str = ""
+    #: A file holding the SASL password (a mounted secret), read at start.
+    sasl_password_file: str = ""
+    #: CA bundle to verify the brokers, and a client certificate and key for mutual TLS.
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    ssl_check_hostname: bool = True
 
 
 class TopicsConfig(_Section, frozen=True):
@@ -308,13 +321,65 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(f"{source}: {section}.{key}: not a TCP port")
     if not config.kafka.bootstrap_servers.strip():
         raise ConfigError(f"{source}: kafka.bootstrap_servers: must not be empty")
+    k = config.kafka
+    if k.security_protocol.startswith("SASL") and not k.sasl_username:
+        raise ConfigError(f"{source}: kafka.sasl_username: required with {k.security_protocol}")
+    if k.sasl_password and k.sasl_password_file:
+        raise ConfigError(f"{source}: kafka.sasl_password and kafka.sasl_password_file: "
+                          "set one, not both")
+    for key in ("sasl_password_file", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        path = getattr(k, key)
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"{source}: kafka.{key}: no such file {path!r}")
     policy = config.policy
     queues = {policy.urgent_queue, policy.standard_queue, policy.reports_queue}
     if len(queues) != 3 or not all(queues):
         raise ConfigError(f"{source}: policy: the three queue names must be distinct and set")
 
 
+SECRET_KEYS = (("kafka", "sasl_password"),)
+REDACTED = "<redacted>"
+
+
 def effective(config: Config) -> dict[str, Any]:
-    """The configuration as plain data, for logging at start (holds no secrets yet)."""
+    """The configuration as plain data, for logging and `check-config`, secrets redacted."""
     result: dict[str, Any] = msgspec.to_builtins(config)
+    for section, key in SECRET_KEYS:
+        if result[section][key]:
+            result[section][key] = REDACTED
     return result
+
+
+def kafka_client_options(kafka: KafkaConfig) -> dict[str, Any]:
+    """Connection options shared by every aiokafka client (bootstrap, identity, security).
+
+    Raises:
+        ConfigError: the SASL password file or a TLS file cannot be read.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        try:
+            context = ssl.create_default_context(cafile=kafka.ssl_cafile or None)
+            if kafka.ssl_certfile:
+                context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"kafka TLS files: {exc}") from None
+        context.check_hostname = kafka.ssl_check_hostname
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        password = kafka.sasl_password
+        if kafka.sasl_password_file:
+            try:
+                with open(kafka.sasl_password_file, encoding="utf-8") as fh:
+                    password = fh.read().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"kafka.sasl_password_file: cannot read: {exc.strerror}") from None
+        options.update(sasl_mechanism=kafka.sasl_mechanism,
+                       sasl_plain_username=kafka.sasl_username, sasl_plain_password=password)
+    return options

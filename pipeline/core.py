@@ -70,7 +70,7 @@ class FilterCore:
             return []
         base, match = track(text)
         hits = []
-        for raw in self.matcher.resolve(candidates, match):
+        for raw in self.matcher.resolve(candidates, match, text):
             start, end = match.span(raw.start, raw.end)
             entry = raw.entry
             hits.append(Hit(entry.term, entry.mode, entry.category, start, end))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import ahocorasick
 import ahocorasick_rs
 import daachorse
 
-from pipeline.normalize import Tracked
+from pipeline.normalize import Tracked, plain_form
 from pipeline.wordlists import Entry, Wordlist
 
 
@@ -136,15 +136,23 @@ class Matcher:
         return found
 
     @staticmethod
-    def resolve(candidates: list[RawHit], match: Tracked) -> list[RawHit]:
-        """The ng/watch hits that survive: repeated letters checked, allow entries applied."""
+    def resolve(candidates: list[RawHit], match: Tracked, text: str) -> list[RawHit]:
+        """The ng/watch hits that survive in `text`: repeated letters checked, allow entries
+        applied.
+
+        An allow entry counts only where it is written like the entry (same plain form, so no
+        punctuation or symbols inserted between its letters): innocent words are written that
+        way, and an allow phrase must not be formed across punctuation ("…った。しね" is not
+        the allow phrase "たしね").
+        """
         runs = match.runs
         kept = [
             c for c in candidates
             if all(have >= need for have, need in zip(runs[c.start:c.end], c.entry.runs,
                                                        strict=True))
         ]
-        allows = [(c.start, c.end) for c in kept if c.entry.mode == "allow"]
+        allows = [(c.start, c.end) for c in kept if c.entry.mode == "allow"
+                  and plain_form(text[slice(*match.span(c.start, c.end))]) == c.entry.plain]
         hits = [c for c in kept if c.entry.mode != "allow"]
         if allows and hits:
             hits = [

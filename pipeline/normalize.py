@@ -122,7 +122,8 @@ def _compose(match: re.Match[str]) -> str:
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s", "!": "i", "|": "l"})
-_LEET_TOKEN_RE = re.compile(r"[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
+# Anchored at a token start: unanchored, a long run of letters costs quadratic backtracking.
+_LEET_TOKEN_RE = re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -166,6 +167,17 @@ def views(text: str) -> Views:
     match = _SPACES_RE.sub("", match)
     match = _REPEAT_RE.sub("", match)
     return Views(base, match)
+
+
+_PLAIN_NOISE_RE = re.compile(r"[ー~〜]+")
+
+
+def plain_form(text: str) -> str:
+    """The base view with whitespace squeezed, long-vowel marks dropped and repeated letters
+    collapsed, but punctuation and symbols kept: two spellings share a plain form when they
+    differ only in width, script, case, spacing or stretching, not in inserted separators."""
+    base = _PLAIN_NOISE_RE.sub("", " ".join(views(text).base.split()))
+    return _REPEAT_RE.sub("", base)
 
 
 def normalize(text: str) -> str:

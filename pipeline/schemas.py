@@ -161,6 +161,9 @@ def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes, max_bytes: int) -> o
         return decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise PoisonRecord("schema", str(exc)) from None
+    except RecursionError:
+        # msgspec skips unknown fields recursively; hostile nesting exhausts the stack.
+        raise PoisonRecord("invalid_json", "JSON nested too deeply") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # Only pay for a full UTF-8 check on the rare record that failed to parse; it also
         # gives the byte position in the record, which msgspec's error does not.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -98,12 +99,12 @@ async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence
     return done
 
 
-async def read_range(bootstrap_servers: str, topic: str, start: int, end: int | None,
+async def read_range(connection: Mapping[str, Any], topic: str, start: int, end: int | None,
                      partitions: Sequence[int] | None = None,
                      timeout_s: float = 60.0) -> list[Record]:
     """Records of `topic` with `start <= offset < end` (end None: up to the high watermark),
-    from the given partitions or all of them, partition by partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+    from the given partitions or all of them. `connection` is `kafka_client_options(...)`."""
+    consumer = AIOKafkaConsumer(**connection, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:

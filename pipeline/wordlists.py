@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.errors import WordlistError
-from pipeline.normalize import track
+from pipeline.normalize import plain_form, track
 
 EntryMode = Literal["ng", "watch", "allow"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
@@ -34,6 +34,7 @@ class Entry:
     Attributes:
         term: the term as the list author wrote it (reported in hits).
         normalized: the term after `normalize`, what the matcher looks for.
+        plain: the term's `plain_form`; an allow entry counts only where the text has it.
         runs: for each character of `normalized`, how many times the term repeats it (a text
             must repeat it at least as often: "butt" does not fire on "but").
         latin: whether the term is Latin-script and so matches only as a whole word.
@@ -42,6 +43,7 @@ class Entry:
     term: str
     normalized: str
     runs: tuple[int, ...]
+    plain: str
     mode: EntryMode
     category: str
     sites: frozenset[str] | None
@@ -151,6 +153,7 @@ def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> E
         term=term,
         normalized=normalized,
         runs=runs,
+        plain=plain_form(term),
         mode=mode,  # type: ignore[arg-type]  # checked against MODES above
         category=category,
         sites=sites,

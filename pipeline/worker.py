@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-from pipeline.config import Config
+from pipeline.config import Config, kafka_client_options
 from pipeline.core import FilterCore, Output
 from pipeline.errors import PoisonRecord
 from pipeline.metrics import Metrics
@@ -93,8 +93,9 @@ class FilterWorker:
     async def start(self) -> None:
         """Connect the producer and join the consumer group."""
         k = self.config.kafka
+        connection = kafka_client_options(k)
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=k.bootstrap_servers,
+            **connection,
             client_id=f"{k.client_id}-producer",
             acks="all" if k.acks == "all" else 1,
             enable_idempotence=k.enable_idempotence,
@@ -106,7 +107,7 @@ class FilterWorker:
             retry_backoff_ms=k.retry_backoff_ms,
         )
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=k.bootstrap_servers,
+            **connection,
             client_id=k.client_id,
             group_id=k.group_id,
             enable_auto_commit=False,

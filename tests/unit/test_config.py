@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.config import Config, load_config, parse_bool
+from pipeline.config import Config, effective, kafka_client_options, load_config, parse_bool
 from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +101,47 @@ def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(AttributeError):
         config.kafka.linger_ms = 9  # type: ignore[misc]
+
+
+def test_sasl_password_is_redacted_everywhere_it_is_shown() -> None:
+    config = load_config(environ={
+        "MIMAMORI_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "MIMAMORI_KAFKA_SASL_USERNAME": "mimamori",
+        "MIMAMORI_KAFKA_SASL_PASSWORD": "hunter2-secret",
+    })
+    shown = effective(config)
+    assert shown["kafka"]["sasl_password"] == "<redacted>"
+    assert "hunter2-secret" not in repr(shown)
+    options = kafka_client_options(config.kafka)
+    assert options["sasl_plain_password"] == "hunter2-secret"
+    assert (options["sasl_mechanism"], options["sasl_plain_username"]) == (
+        "SCRAM-SHA-512", "mimamori")
+
+
+def test_sasl_password_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("from-a-file\n")
+    config = load_config(environ={
+        "MIMAMORI_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "MIMAMORI_KAFKA_SASL_USERNAME": "u",
+        "MIMAMORI_KAFKA_SASL_PASSWORD_FILE": str(secret),
+    })
+    options = kafka_client_options(config.kafka)
+    assert options["sasl_plain_password"] == "from-a-file"
+    assert options["ssl_context"].check_hostname is True
+
+
+def test_plaintext_has_no_security_options() -> None:
+    assert kafka_client_options(Config().kafka) == {
+        "bootstrap_servers": "127.0.0.1:9092", "security_protocol": "PLAINTEXT"}
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MIMAMORI_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "kafka.sasl_username: required"),
+    ({"MIMAMORI_KAFKA_SSL_CAFILE": "/nowhere/ca.pem"}, "kafka.ssl_cafile: no such file"),
+    ({"MIMAMORI_KAFKA_SECURITY_PROTOCOL": "TLS"}, "MIMAMORI_KAFKA_SECURITY_PROTOCOL"),
+])
+def test_bad_security_settings(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(environ=env)
+    assert message in str(info.value)
