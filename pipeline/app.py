@@ -55,12 +55,13 @@ async def run_worker(config: Config) -> None:
     log.info("effective configuration: %s", effective(config))
     metrics = Metrics()
     core = build_core(config, metrics)
-    metrics.serve(config.metrics.host, config.metrics.port)
+    worker = FilterWorker(config, core, metrics)
+    metrics.serve(config.metrics.host, config.metrics.port, worker.ready)
     if config.metrics.port:
-        log.info("metrics on http://%s:%d/metrics", config.metrics.host, config.metrics.port)
+        log.info("metrics on http://%s:%d/metrics, readiness on /ready", config.metrics.host,
+                 config.metrics.port)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    worker = FilterWorker(config, core, metrics)
     reloader = Reloader(config, metrics, build_core, worker.set_core)
     reload_task = asyncio.create_task(reloader.run(stop))
     try:

@@ -15,6 +15,7 @@ import uvloop
 import pipeline
 from pipeline.config import Config, effective, load_config
 from pipeline.errors import ConfigError, MimamoriError, WordlistError
+from pipeline.logs import configure as configure_logging
 
 log = logging.getLogger("mimamori")
 
@@ -133,10 +134,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     try:
         config = load_config(args.config, overrides=_overrides(args))
         return _dispatch(args, config)

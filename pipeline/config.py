@@ -99,6 +99,12 @@ class WorkerConfig(_Section, frozen=True):
     shutdown_timeout_ms: int = 30_000
     #: Consumer lag gauges are refreshed at most this often.
     lag_refresh_interval_ms: int = 5_000
+    #: While idle, the broker is probed this often, so an outage is reported even with no
+    #: traffic (mimamori_broker_connected, /ready).
+    health_check_interval_ms: int = 2_000
+    #: Longest pause between retries while the broker cannot be reached (the pause doubles
+    #: from kafka.retry_backoff_ms up to this).
+    max_retry_backoff_ms: int = 5_000
 
 
 class WordlistsConfig(_Section, frozen=True):
@@ -173,6 +179,7 @@ _POSITIVE_KEYS = {
     ("kafka", "request_timeout_ms"), ("topics", "partitions"),
     ("topics", "replication_factor"), ("worker", "max_batch_records"),
     ("worker", "max_record_bytes"), ("worker", "max_text_chars"),
+    ("worker", "health_check_interval_ms"), ("worker", "max_retry_backoff_ms"),
     ("broker", "startup_timeout_ms"),
 }
 

@@ -9,6 +9,11 @@ wordlists, never from users, posts or words).
 from __future__ import annotations
 
 import platform
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CollectorRegistry,
@@ -16,7 +21,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
-    start_http_server,
+    make_wsgi_app,
 )
 
 import pipeline
@@ -111,10 +116,40 @@ class Metrics:
         )
         self.up = Gauge(
             "mimamori_broker_connected",
-            "1 while the worker is fetching from the broker, 0 while it cannot", registry=r,
+            "1 while the broker answers this worker, 0 while it cannot be reached", registry=r,
+        )
+        self.unreachable_seconds = Counter(
+            "mimamori_broker_unreachable_seconds", "Time spent unable to reach the broker",
+            registry=r,
         )
 
-    def serve(self, host: str, port: int) -> None:
-        """Start the `/metrics` HTTP endpoint in a background thread (port 0: no endpoint)."""
-        if port:
-            start_http_server(port, addr=host, registry=self.registry)
+    def serve(self, host: str, port: int,
+              ready: Callable[[], tuple[bool, str]] | None = None) -> None:
+        """Serve `/metrics` (and `/ready`, 200 or 503 with the reason) from a background thread.
+
+        Port 0 means no endpoint.
+        """
+        if not port:
+            return
+        metrics_app = make_wsgi_app(self.registry)
+
+        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/ready":
+                ok, reason = ready() if ready is not None else (True, "ok")
+                start_response("200 OK" if ok else "503 Service Unavailable",
+                               [("Content-Type", "text/plain; charset=utf-8")])
+                return [reason.encode() + b"\n"]
+            body: Iterable[bytes] = metrics_app(environ, start_response)
+            return body
+
+        server = make_server(host, port, app, _ThreadingServer, handler_class=_QuietHandler)
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not worth a log line each."""

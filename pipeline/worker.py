@@ -25,6 +25,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pipeline.config import Config, kafka_client_options
 from pipeline.core import FilterCore, Output
 from pipeline.errors import PoisonRecord
+from pipeline.health import BrokerHealth
 from pipeline.metrics import Metrics
 from pipeline.schemas import decode_post, decode_report
 
@@ -80,6 +81,11 @@ class FilterWorker:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._last_lag_refresh = 0.0
+        self._last_probe = 0.0
+        self._started = False
+        self._stopping = False
+        self.health = BrokerHealth(metrics, config.kafka.retry_backoff_ms / 1000,
+                                   config.worker.max_retry_backoff_ms / 1000)
         #: The next offset to process, per partition, as of the last committed batch.
         self._positions: dict[TopicPartition, int] = {}
         topics = config.topics
@@ -133,6 +139,14 @@ class FilterWorker:
             await self._producer.stop()
             raise
 
+    def ready(self) -> tuple[bool, str]:
+        """Readiness for `/ready`: started, not stopping, and the broker answers."""
+        if self._stopping:
+            return False, "stopping"
+        if not self._started:
+            return False, "starting"
+        return self.health.connected, self.health.describe()
+
     def assignment(self) -> set[TopicPartition]:
         """The partitions this worker owns right now (empty before it joined the group)."""
         return set(self._consumer.assignment()) if self._consumer is not None else set()
@@ -155,10 +169,12 @@ class FilterWorker:
         committed) before the worker leaves the group.
         """
         await self.start()
+        self._started = True
         try:
             while not stop.is_set():
                 await self.run_once()
         finally:
+            self._stopping = True
             await asyncio.wait_for(
                 self.stop(), timeout=self.config.worker.shutdown_timeout_ms / 1000
             )
@@ -173,13 +189,11 @@ class FilterWorker:
                 max_records=self.config.worker.max_batch_records,
             )
         except KafkaError as exc:
-            self.metrics.up.set(0)
             self.metrics.errors.labels("fetch").inc()
-            log.warning("fetch failed, retrying: %s", exc)
-            await asyncio.sleep(self.config.kafka.retry_backoff_ms / 1000)
+            await asyncio.sleep(self.health.failed("fetch", exc))
             return 0
-        self.metrics.up.set(1)
         if not batch:
+            await self._probe_when_idle()
             self._refresh_lag_when_idle()
             return 0
         async with self._lock:
@@ -205,12 +219,13 @@ class FilterWorker:
         except KafkaError as exc:
             # Nothing of this batch is committed: rewind so it is fetched and judged again.
             m.errors.labels("produce").inc()
-            log.warning("producing outputs failed, replaying the batch: %s", exc)
+            log.debug("producing outputs failed, replaying the batch: %s", exc)
             for tp, records in batch.items():
                 consumer.seek(tp, records[0].offset)
             m.in_flight.set(0)
-            await asyncio.sleep(self.config.kafka.retry_backoff_ms / 1000)
+            await asyncio.sleep(self.health.failed("produce", exc))
             return 0
+        self.health.ok()
 
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         try:
@@ -224,6 +239,7 @@ class FilterWorker:
         except KafkaError as exc:
             m.commits.labels("failed").inc()
             log.warning("commit failed; the batch will be replayed by the next owner: %s", exc)
+            await asyncio.sleep(self.health.failed("commit", exc))
 
         for topic, n in counts.items():
             m.records_consumed.labels(topic).inc(n)
@@ -310,6 +326,23 @@ class FilterWorker:
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(
                     max(0, highwater - position)
                 )
+
+    async def _probe_when_idle(self) -> None:
+        """With nothing to fetch, ask the broker for metadata now and then: an empty fetch
+        looks the same whether the topics are quiet or the broker is gone."""
+        now = time.monotonic()
+        if now - self._last_probe < self.config.worker.health_check_interval_ms / 1000:
+            return
+        self._last_probe = now
+        consumer = self._consumer
+        assert consumer is not None
+        timeout_s = max(1.0, self.config.worker.health_check_interval_ms / 1000)
+        try:
+            await asyncio.wait_for(consumer.topics(), timeout=timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            await asyncio.sleep(self.health.failed("metadata", exc))
+        else:
+            self.health.ok()
 
     def _refresh_lag_when_idle(self) -> None:
         """Keep the lag gauges current while there is nothing to fetch."""
