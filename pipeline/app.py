@@ -52,6 +52,8 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 async def run_worker(config: Config) -> None:
     """The `run` command: one filter worker until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    stop_on_signals(stop)  # first: a SIGTERM while the lists load still stops cleanly
     log.info("effective configuration: %s", effective(config))
     metrics = Metrics()
     core = build_core(config, metrics)
@@ -60,8 +62,6 @@ async def run_worker(config: Config) -> None:
     if config.metrics.port:
         log.info("metrics on http://%s:%d/metrics, readiness on /ready", config.metrics.host,
                  config.metrics.port)
-    stop = asyncio.Event()
-    stop_on_signals(stop)
     reloader = Reloader(config, metrics, build_core, worker.set_core)
     reload_task = asyncio.create_task(reloader.run(stop))
     try:

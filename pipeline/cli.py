@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,8 +132,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _stopped_before_start(signum: int, frame: object) -> None:
+    # SIGTERM before the event loop took over signals: nothing was consumed yet, so this is a
+    # clean stop. The running loop replaces this handler with a graceful drain.
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    signal.signal(signal.SIGTERM, _stopped_before_start)
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     try:

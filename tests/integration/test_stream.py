@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import signal
 import subprocess
 import time
@@ -15,67 +14,15 @@ import pytest
 from pipeline.app import build_core
 from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
-from pipeline.core import FilterCore
 from pipeline.metrics import Metrics
-from pipeline.sample import SampleRecord, generate, malformed_records
-from pipeline.schemas import Post, decode_post, decode_report, stable_id
+from pipeline.sample import generate, malformed_records
+from pipeline.schemas import Post, stable_id
 from pipeline.topicio import Record, committed_total, produce, read_all, wait_committed
 from pipeline.worker import FilterWorker
 from tests.integration.conftest import fresh_config, start_worker
+from tests.integration.helpers import expected_ids, produce_sample, read_ids, uncovered_commits
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
-
-NOW = "2026-11-23T00:00:00.000Z"
-
-
-def output_topics(config: Config) -> list[str]:
-    t, p = config.topics, config.policy
-    return [t.actions, t.violations] + [
-        t.review(q) for q in (p.urgent_queue, p.standard_queue, p.reports_queue)]
-
-
-def expected_ids(core: FilterCore, config: Config,
-                 records: list[SampleRecord]) -> dict[str, set[str]]:
-    """What the pure core says each topic must receive, by stable id."""
-    w = config.worker
-    out: dict[str, set[str]] = collections.defaultdict(set)
-    for record in records:
-        if record.kind not in ("clean", "hit", "report"):
-            continue
-        if record.topic_kind == "posts":
-            post = decode_post(record.value, max_bytes=w.max_record_bytes,
-                               max_text_chars=w.max_text_chars)
-            outputs = core.process_post(post, NOW).outputs
-        else:
-            report = decode_report(record.value, max_bytes=w.max_record_bytes,
-                                   max_text_chars=w.max_text_chars)
-            outputs = [core.process_report(report, record.key, NOW)]
-        for o in outputs:
-            out[o.topic].add(output_id(o.value))
-    return out
-
-
-def output_id(value: bytes) -> str:
-    message = msgspec.json.decode(value)
-    for field in ("action_id", "item_id", "violation_id"):
-        if field in message:
-            return str(message[field])
-    raise AssertionError(f"no id in {message}")
-
-
-async def read_ids(config: Config) -> dict[str, list[str]]:
-    records = await read_all(config.kafka.bootstrap_servers, output_topics(config))
-    out: dict[str, list[str]] = collections.defaultdict(list)
-    for r in records:
-        out[r.topic].append(output_id(r.value or b""))
-    return out
-
-
-async def produce_sample(config: Config, records: list[SampleRecord]) -> None:
-    topic = {"posts": config.topics.posts, "reports": config.topics.reports}
-    await produce(config.kafka.bootstrap_servers,
-                  [(topic[r.topic_kind], r.key, r.value) for r in records])
-
 
 async def run_until_committed(workers: list[FilterWorker], config: Config,
                               expected: int, timeout_s: float = 60) -> None:
@@ -218,6 +165,7 @@ async def test_sigkill_mid_stream_loses_nothing(broker: EmbeddedBroker, tmp_path
         worker.wait(10)
         killed_at = await committed_total(bootstrap, group, inputs)
         assert 0 < killed_at < len(records)
+        assert await uncovered_commits(build_core(config), config) == []
 
         worker = start_worker(config, tmp_path / "worker.log")
         done = await wait_committed(bootstrap, group, inputs, len(records), 90)
