@@ -5,13 +5,15 @@ Shared by the streaming workers and the offline scan, so both judge a post the s
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from pipeline.config import Config
-from pipeline.detectors import detect_contacts
-from pipeline.matcher import Matcher
-from pipeline.normalize import track, views
+from pipeline.detectors import Span, detect_contacts
+from pipeline.matcher import Matcher, RawHit
+from pipeline.normalize import SENTINEL, track, views, views_batch
 from pipeline.policy import decide, report_priority, verdict_of
 from pipeline.schemas import (
     Action,
@@ -63,11 +65,40 @@ class FilterCore:
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
         """Surviving wordlist hits and detector hits in `text`, offsets into `text`."""
+        return self.hits_batch([text], [site_id])[0]
+
+    def hits_batch(self, texts: Sequence[str],
+                   sites: Sequence[str | None]) -> list[list[Hit]]:
+        """`hits` for many texts: normalization, matching and detection run once over the
+        whole batch; only texts with a candidate get the per-character offset tracking."""
+        if any(SENTINEL in text for text in texts):  # hostile or odd: judge one by one
+            return [self._hits_alone(text, site) for text, site in zip(texts, sites,
+                                                                         strict=True)]
+        batch = views_batch(texts)
+        candidates = self.matcher.candidates_batch(batch.match, batch.match_starts, sites)
+        contacts: dict[int, list[Span]] = {}
+        if self._detectors:
+            starts = batch.base_starts
+            for name, start, end in detect_contacts(batch.base, self._detectors):
+                index = bisect_right(starts, start) - 1
+                contacts.setdefault(index, []).append(
+                    (name, start - starts[index], end - starts[index]))
+        results: list[list[Hit]] = [[] for _ in texts]
+        for index in candidates.keys() | contacts.keys():
+            results[index] = self._resolve(texts[index], candidates.get(index, []),
+                                           contacts.get(index, []))
+        return results
+
+    def _hits_alone(self, text: str, site_id: str | None) -> list[Hit]:
         fast = views(text)
         candidates = self.matcher.candidates(fast.match, site_id)
         contacts = detect_contacts(fast.base, self._detectors) if self._detectors else []
         if not candidates and not contacts:
             return []
+        return self._resolve(text, candidates, contacts)
+
+    def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span]) -> list[Hit]:
+        """Offsets back into `text`, repeated letters and allow entries checked."""
         base, match = track(text)
         hits = []
         for raw in self.matcher.resolve(candidates, match, text):
@@ -85,9 +116,13 @@ class FilterCore:
         hits = self.hits(post.text, post.site_id)
         return verdict_of(hits), hits
 
-    def process_post(self, post: Post, now: str) -> PostResult:
-        """Judge a post and build its Action, Violation and ReviewItem messages."""
-        hits = self.hits(post.text, post.site_id)
+    def process_post(self, post: Post, now: str, hits: list[Hit] | None = None) -> PostResult:
+        """Judge a post and build its Action, Violation and ReviewItem messages.
+
+        `hits` are the post's hits when the caller already found them (`hits_batch`).
+        """
+        if hits is None:
+            hits = self.hits(post.text, post.site_id)
         if not hits:
             return PostResult("clean", hits, [])
         decision = decide(hits, self._policy)

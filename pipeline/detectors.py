@@ -22,7 +22,11 @@ Span = tuple[str, int, int]
 
 _SEP = r"[\s\-‐‑–—―−ー.()（）・,、]"
 
-_PHONE_RE = re.compile(rf"(?<![\d.])(?:\+81{_SEP}*|0)(?:\d{_SEP}{{0,2}}){{8,9}}\d(?!\d)")
+# Patterns start with a character they consume and check what precedes it with a lookbehind
+# placed after it: the regex engine then skips most positions of a batch quickly.
+_PHONE_RE = re.compile(
+    rf"(?:0(?<![\d.]0)|\+(?<![\d.]\+)81{_SEP}*)(?:\d{_SEP}{{0,2}}){{8,9}}\d(?!\d)"
+)
 
 # Digit words: kanji numerals and readings in kana and English, longest alternatives first.
 _DIGIT_WORDS = {
@@ -40,8 +44,11 @@ _DIGIT_WORDS = {
 _DIGIT_WORD = "|".join(sorted(map(re.escape, _DIGIT_WORDS), key=len, reverse=True))
 # Read aloud, the parts of a number are often joined with の (ぜろはちぜろの…).
 _SPOKEN_SEP = r"[\s\-‐‑–—―−ー.()（）・,、の]"
+_ZERO_WORDS = ("〇", "零", "ぜろ", "れい", "まる", "zero", "oh")
+# A spelled number starts with a spelled zero and has 10 or 11 digits in all.
 _SPELLED_PHONE_RE = re.compile(
-    rf"(?<!\d)(?:(?:\d|{_DIGIT_WORD}){_SPOKEN_SEP}*){{9,10}}(?:\d|{_DIGIT_WORD})(?!\d)"
+    rf"(?:0(?<!\d0)|{'|'.join(_ZERO_WORDS)})"
+    rf"(?:{_SPOKEN_SEP}*(?:\d|{_DIGIT_WORD})){{9,10}}(?!\d)"
 )
 _DIGIT_TOKEN_RE = re.compile(rf"\d|{_DIGIT_WORD}")
 
@@ -52,22 +59,35 @@ _TLDS = (
 _AT = r"(?:@|\s*[(\[<]at[)\]>]\s*|\s+at\s+|\s*あっと(?:まーく)?\s*)"
 _DOT = r"(?:\.|\s*[(\[<]dot[)\]>]\s*|\s+dot\s+|\s*どっと\s*)"
 _EMAIL_RE = re.compile(
-    rf"(?<![a-z0-9._%+\-])[a-z0-9][a-z0-9._%+\-]{{0,63}}{_AT}"
+    rf"[a-z0-9](?<![a-z0-9._%+\-][a-z0-9])[a-z0-9._%+\-]{{0,63}}{_AT}"
     rf"[a-z0-9\-]+(?:{_DOT}[a-z0-9\-]+)*{_DOT}(?:{_TLDS})(?![a-z0-9])"
 )
-_URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>\"'「」、。]+|www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)+")
+# \ue000 is the batch sentinel between two posts (pipeline.normalize.SENTINEL).
+_URL_RE = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"'「」、。\ue000]+|www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)+"
+)
+_LABEL = r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)"
 _DOMAIN_RE = re.compile(
-    rf"(?<![a-z0-9@.\-])(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})(?![a-z0-9\-])"
-    rf"(?:/[^\s<>\"'「」、。]*)?"
+    rf"[a-z0-9](?<![a-z0-9@.\-][a-z0-9])(?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.(?:{_LABEL}\.)*"
+    rf"(?:{_TLDS})(?![a-z0-9\-])(?:/[^\s<>\"'「」、。\ue000]*)?"
 )
 _SPELLED_DOMAIN_RE = re.compile(
-    r"(?<![a-z0-9.\-])[a-z0-9][a-z0-9\-]{1,62}\s*(?:どっと|[(\[]dot[)\]])\s*"
+    r"[a-z0-9](?<![a-z0-9.\-][a-z0-9])[a-z0-9\-]{1,62}\s*(?:どっと|[(\[]dot[)\]])\s*"
     r"(?:com|net|jp|org|こむ|ねっと|じぇーぴー)"
 )
+
+
+def _word(word: str) -> str:
+    """A word that must not continue a longer Latin word ("id" but not "paid")."""
+    return f"{word}(?<![a-z0-9]{word})" if word.isascii() else word
+
+
 _ID_RE = re.compile(
-    r"(?:(?:\b(?:line|kakao|skype|discord|telegram|wechat)|らいん|かかお)\s*(?:id)?\s*[:=]|"
-    r"(?:\bid|あいでぃー?)\s*[:=]|"
-    r"(?:\b(?:insta|instagram|twitter|tiktok|x)|いんすた|ついったー|てぃっくとっく)\s*[:=]?\s*@)"
+    "(?:(?:" + "|".join(map(_word, ("line", "kakao", "skype", "discord", "telegram", "wechat",
+                                    "らいん", "かかお"))) + r")\s*(?:id)?\s*[:=]"
+    "|(?:" + "|".join(map(_word, ("id", "あいでぃー", "あいでぃ"))) + r")\s*[:=]"
+    "|(?:" + "|".join(map(_word, ("instagram", "insta", "twitter", "tiktok", "いんすた",
+                                  "ついったー", "てぃっくとっく"))) + r")\s*[:=]?\s*@)"
     r"\s*@?[a-z0-9][a-z0-9._\-]{2,31}"
 )
 
@@ -88,7 +108,7 @@ def _detect_phone(text: str) -> list[Span]:
     for m in _PHONE_RE.finditer(text):
         if m.group().startswith("+81") or _is_phone("".join(filter(str.isdigit, m.group()))):
             spans.append(("phone", m.start(), m.end()))
-    if not any(w in text for w in ("〇", "零", "ぜろ", "れい", "まる", "zero", "oh")):
+    if not any(w in text for w in _ZERO_WORDS):
         return spans  # a spelled phone number starts with a spelled zero
     for m in _SPELLED_PHONE_RE.finditer(text):
         tokens = _DIGIT_TOKEN_RE.findall(m.group())
@@ -102,8 +122,9 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "phone": _detect_phone,
     "email": _finditer("email", _EMAIL_RE),
     "url": _finditer("url", _URL_RE),
-    "domain": lambda text: [("url", s, e) for _, s, e in (
-        _finditer("url", _DOMAIN_RE)(text) + _finditer("url", _SPELLED_DOMAIN_RE)(text))],
+    "domain": lambda text: [("url", m.start(), m.end()) for m in _DOMAIN_RE.finditer(text)] + (
+        [("url", m.start(), m.end()) for m in _SPELLED_DOMAIN_RE.finditer(text)]
+        if "どっと" in text or "dot" in text else []),
     "messaging_id": _finditer("messaging_id", _ID_RE),
 }
 

@@ -11,6 +11,7 @@ alone; only when it finds something does the caller build the tracked views and 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -118,6 +119,28 @@ class Matcher:
         self.priorities: dict[tuple[str, str], int] = {
             (e.term, e.category): e.priority for e in self._entries if e.priority is not None
         }
+
+    def candidates_batch(self, match_text: str, starts: Sequence[int],
+                         sites: Sequence[str | None]) -> dict[int, list[RawHit]]:
+        """`candidates` for a batch: `match_text` holds every text's match view joined by the
+        sentinel, `starts[i]` where text i begins. Returns candidates by text index, with
+        offsets local to each text. One engine call for the whole batch."""
+        found: dict[int, list[RawHit]] = {}
+        entries = self._entries
+        key_entries = self._key_entries
+        for start, end, key in self._engine.find(match_text):
+            index = bisect_right(starts, start) - 1
+            offset = starts[index]
+            site_id = sites[index]
+            for entry_index in key_entries[key]:
+                entry = entries[entry_index]
+                if entry.sites is not None and site_id not in entry.sites:
+                    continue
+                if entry.latin and not _whole_word(match_text, start, end):
+                    continue
+                found.setdefault(index, []).append(
+                    RawHit(entry, start - offset, end - offset))
+        return found
 
     def candidates(self, match_text: str, site_id: str | None) -> list[RawHit]:
         """Every entry occurrence in the match view (allow entries included), whole words and

@@ -65,7 +65,8 @@ class Metrics:
         )
         self.record_seconds = Histogram(
             "mimamori_record_processing_seconds",
-            "Time to decode, normalize, match and decide one record",
+            "Mean time to decode, normalize, match and decide one record, observed per batch "
+            "(records are judged a batch at a time)",
             buckets=RECORD_BUCKETS, registry=r,
         )
         self.batch_seconds = Histogram(

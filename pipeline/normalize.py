@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 _KATAKANA_FIRST = 0x30A1  # ァ
 _KATAKANA_LAST = 0x30F6  # ヶ
@@ -57,8 +58,16 @@ def _fold_latin(text: str) -> str:
     return "".join(out)
 
 
+#: Joins the texts of a batch so that one pass normalizes them all. Every step treats it as a
+#: hard boundary (not a letter, space, separator or Japanese character), so each text's views
+#: are the same as when normalized alone. A text that contains it is normalized on its own.
+SENTINEL = "\ue000"
+
+
 def base_char(ch: str) -> str:
     """The base-view form of one code point (possibly empty, possibly several characters)."""
+    if ch == SENTINEL:
+        return SENTINEL
     if ch.isspace():
         return " "
     if ch in _VOICED_MARKS or ch in "\uff9e\uff9f":
@@ -82,7 +91,7 @@ def base_char(ch: str) -> str:
 
 def _is_separator(ch: str) -> bool:
     """Punctuation and symbols become spaces in the match view (letters, digits, kana stay)."""
-    return ch.isspace() or unicodedata.category(ch)[0] in "PS"
+    return ch != SENTINEL and (ch.isspace() or unicodedata.category(ch)[0] in "PS")
 
 
 class _Table(dict[int, str]):
@@ -136,13 +145,20 @@ def _unleet(match: re.Match[str]) -> str:
 
 
 _JA = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
-# Separators between two Japanese characters (し ね, し・ね once punctuation is a space).
-_JA_GAP_RE = re.compile(f"(?<=[{_JA}]) +(?=[{_JA}])")
-# Long-vowel and wave marks stretching a Japanese word (しーーね, しね〜); ー is in the range.
-_JA_STRETCH_RE = re.compile(f"(?<=[{_JA}])[ー~]+")
-# Spaces between spaced-out single Latin letters or digits (f u c k, f.u.c.k).
-_SPACED_LETTERS_RE = re.compile(r"(?<=[a-z0-9])(?<![a-z0-9]{2}) +(?=[a-z0-9](?![a-z0-9]))")
-_SPACES_RE = re.compile(r"(?<= ) +")
+# One deletion pass, four rules (the first that applies at a position wins):
+# - spaces and long-vowel marks between two Japanese characters (し ね, し・ね once punctuation
+#   is a space, しーーね, ゲーム);
+# - long-vowel marks stretching the end of a Japanese word (しね〜, しねー);
+# - spaces between spaced-out single Latin letters or digits (f u c k, f.u.c.k);
+# - all but one space of a run.
+# Each rule starts with the character it deletes and checks what precedes it with a lookbehind
+# placed after that character, so the regex engine can skip every other position quickly.
+_GAPS_RE = re.compile(
+    f"[ ー~](?<=[{_JA}][ ー~])[ ー~]*(?=[{_JA}])"
+    f"|[ー~](?<=[{_JA}][ー~])[ー~]*"
+    r"| (?<=[a-z0-9] )(?<![a-z0-9]{2} ) *(?=[a-z0-9](?![a-z0-9]))"
+    r"| (?<=  ) *"
+)
 # Repeated letters (fuuuck, しねええ); digits keep their runs.
 _REPEAT_RE = re.compile(r"(?<=([^\W\d_]))\1+")
 
@@ -161,10 +177,7 @@ def views(text: str) -> Views:
     if "\u3099" in base or "\u309a" in base:
         base = _COMPOSE_RE.sub(_compose, base)
     match = _LEET_TOKEN_RE.sub(_unleet, base).translate(_SEPARATOR_TABLE)
-    match = _JA_GAP_RE.sub("", match)
-    match = _JA_STRETCH_RE.sub("", match)
-    match = _SPACED_LETTERS_RE.sub("", match)
-    match = _SPACES_RE.sub("", match)
+    match = _GAPS_RE.sub("", match)
     match = _REPEAT_RE.sub("", match)
     return Views(base, match)
 
@@ -178,6 +191,30 @@ def plain_form(text: str) -> str:
     differ only in width, script, case, spacing or stretching, not in inserted separators."""
     base = _PLAIN_NOISE_RE.sub("", " ".join(views(text).base.split()))
     return _REPEAT_RE.sub("", base)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchViews:
+    """The views of many texts at once: each view joined by `SENTINEL`, with the offset at
+    which each text's view starts."""
+
+    base: str
+    match: str
+    base_starts: list[int]
+    match_starts: list[int]
+
+
+def _starts(joined: str) -> list[int]:
+    return list(accumulate((len(part) + 1 for part in joined.split(SENTINEL)), initial=0))
+
+
+def views_batch(texts: Sequence[str]) -> BatchViews:
+    """The views of every text, computed in one pass over the whole batch.
+
+    No text may contain `SENTINEL` (the caller normalizes such a text on its own).
+    """
+    joined = views(SENTINEL.join(texts))
+    return BatchViews(joined.base, joined.match, _starts(joined.base), _starts(joined.match))
 
 
 def normalize(text: str) -> str:
@@ -270,7 +307,6 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     # The substitution and the separator table keep every length, so the map carries over.
     mapped_text = _LEET_TOKEN_RE.sub(_unleet, base.text).translate(_SEPARATOR_TABLE)
     match = Tracked(mapped_text, base.starts, base.ends, base.runs)
-    for pattern in (_JA_GAP_RE, _JA_STRETCH_RE, _SPACED_LETTERS_RE, _SPACES_RE):
-        match = _track_sub(match, pattern)
+    match = _track_sub(match, _GAPS_RE)
     match = _track_sub(match, _REPEAT_RE, absorb=True)
     return base, match

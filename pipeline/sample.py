@@ -13,21 +13,29 @@ from pipeline.schemas import Post, Report, encoder
 
 _PLACES = ["渋谷", "梅田", "札幌", "博多", "横浜", "名古屋", "仙台", "京都"]
 _GAMES = ["ドラクエ", "ポケモン", "モンハン", "スプラ", "原神", "パズドラ"]
+# Clean posts that look risky (they contain an NG word's letters or phone-like numbers).
+_TRICKY_JA = [
+    "むかしね、ここによく来てたんだ",
+    "シネマで映画見てきた！泣いた",
+    "しねんじょって美味しいの？",
+    "{place}のライブ、チケット3,500円だった",
+    "2024-05-01の大会、3-2で勝ったよ",
+]
 _CLEAN_JA = [
     "今日は{place}に行ってきた！楽しかった〜",
     "{game}のイベント走ってる人いる？",
     "明日テストだー勉強しなきゃ",
-    "むかしね、ここによく来てたんだ",
     "おはよう！今日もがんばろう",
     "このアニメ最高すぎる。来週が待ちきれない",
     "誰か一緒に{game}でパーティ組もう",
-    "{place}のライブ、チケット3,500円だった",
-    "シネマで映画見てきた！泣いた",
-    "2024-05-01の大会、3-2で勝ったよ",
     "ｷｮｳﾊ ｱﾒ ﾀﾞﾈ",
     "新しいスマホ買った♪ 写真きれい",
     "部活おわったー。つかれた",
-    "しねんじょって美味しいの？",
+    "{place}駅で友達と待ち合わせ、{game}の話で盛り上がった",
+    "昨日の夜ごはんはカレーでした。おいしかった！",
+    "宿題多すぎて終わらない…誰か助けて〜",
+    "推しの新曲、何回聴いてもいい",
+    "週末は家族で{place}に行く予定",
 ]
 _CLEAN_EN = [
     "just finished my {game} run, so fun",
@@ -108,8 +116,14 @@ def malformed_records(site_id: str = "site-01") -> list[SampleRecord]:
 def generate(
     n_posts: int, *, seed: int = 20261123, hit_ratio: float = 0.06, report_ratio: float = 0.02,
     english_ratio: float = 0.2, sites: int = 3, users: int = 500, malformed: bool = True,
+    tricky_ratio: float = 0.25,
 ) -> list[SampleRecord]:
-    """A reproducible stream of posts, reports and (optionally) malformed records."""
+    """A reproducible stream of posts, reports and (optionally) malformed records.
+
+    `tricky_ratio` is the share of clean Japanese posts that look risky (allow phrases,
+    phone-like numbers); the demo keeps it high to show them, benchmarks use a realistic few
+    percent.
+    """
     rng = random.Random(seed)
     records: list[SampleRecord] = []
     for i in range(n_posts):
@@ -117,7 +131,12 @@ def generate(
         user_id = f"u{rng.randrange(users):05d}"
         english = rng.random() < english_ratio
         hit = rng.random() < hit_ratio
-        pool = (_HIT_EN if english else _HIT_JA) if hit else (_CLEAN_EN if english else _CLEAN_JA)
+        if hit:
+            pool = _HIT_EN if english else _HIT_JA
+        elif english:
+            pool = _CLEAN_EN
+        else:
+            pool = _TRICKY_JA if rng.random() < tricky_ratio else _CLEAN_JA
         text = _fill(rng.choice(pool), rng)
         post = Post(
             post_id=f"p{i:07d}", site_id=site_id, user_id=user_id, text=text,

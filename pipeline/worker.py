@@ -27,7 +27,7 @@ from pipeline.core import FilterCore, Output
 from pipeline.errors import PoisonRecord
 from pipeline.health import BrokerHealth
 from pipeline.metrics import Metrics
-from pipeline.schemas import decode_post, decode_report
+from pipeline.schemas import Hit, Post, decode_post, decode_report
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,9 @@ class FilterWorker:
         self._producer: AIOKafkaProducer | None = None
         self._last_lag_refresh = 0.0
         self._last_probe = 0.0
+        # Outputs and DLQ counts of the batch being judged.
+        self._outputs: list[Output] = []
+        self._dlq_counts: collections.Counter[str] = collections.Counter()
         self._started = False
         self._stopping = False
         self.health = BrokerHealth(metrics, config.kafka.retry_backoff_ms / 1000,
@@ -254,56 +257,91 @@ class FilterWorker:
     def _judge(
         self, batch: dict[TopicPartition, list[Record]]
     ) -> tuple[list[Output], collections.Counter[str]]:
-        """Run the filter core over a batch; bad records become DLQ outputs."""
+        """Run the filter core over a batch; bad records become DLQ outputs.
+
+        Posts are decoded first, then judged together (`FilterCore.hits_batch`), so the text
+        work of the whole batch runs in a few C-level passes.
+        """
         core = self.core
         w = self.config.worker
         m = self.metrics
         posts_topic = self.config.topics.posts
         now = utc_now()
-        outputs: list[Output] = []
+        started = time.perf_counter()
+        self._outputs = outputs = []
+        self._dlq_counts = collections.Counter()
         consumed: collections.Counter[str] = collections.Counter()
         verdicts: collections.Counter[str] = collections.Counter()
         hits: collections.Counter[tuple[str, str]] = collections.Counter()
-        dlq: collections.Counter[str] = collections.Counter()
-        observe = m.record_seconds.observe
-        clock = time.perf_counter
+        posts: list[tuple[Record, Post]] = []
         for tp, records in batch.items():
             consumed[tp.topic] += len(records)
             is_posts = tp.topic == posts_topic
             for record in records:
-                t0 = clock()
                 try:
                     if is_posts:
-                        post = decode_post(record.value, max_bytes=w.max_record_bytes,
-                                           max_text_chars=w.max_text_chars)
-                        result = core.process_post(post, now)
-                        outputs.extend(result.outputs)
-                        verdicts[result.verdict] += 1
-                        for h in result.hits:
-                            hits[(h.mode, h.category)] += 1
+                        posts.append((record, decode_post(
+                            record.value, max_bytes=w.max_record_bytes,
+                            max_text_chars=w.max_text_chars)))
                     else:
                         report = decode_report(record.value, max_bytes=w.max_record_bytes,
                                                max_text_chars=w.max_text_chars)
                         outputs.append(core.process_report(report, record.key, now))
                         verdicts["report"] += 1
                 except PoisonRecord as exc:
-                    dlq[exc.reason] += 1
-                    outputs.append(dlq_output(self._dlq[tp.topic], record, exc.reason,
-                                              exc.message, self.worker_id))
+                    self._to_dlq(record, exc.reason, exc.message)
                 except Exception as exc:  # a bug must not block the partition: DLQ it, loudly
-                    log.exception("internal error on %s[%d]@%d", tp.topic, tp.partition,
-                                  record.offset)
-                    dlq["internal_error"] += 1
-                    outputs.append(dlq_output(self._dlq[tp.topic], record, "internal_error",
-                                              f"{type(exc).__name__}: {exc}", self.worker_id))
-                observe(clock() - t0)
+                    self._internal_error(record, exc)
+        for (record, post), post_hits in zip(posts, self._hits_of(posts), strict=True):
+            if post_hits is None:
+                continue  # already sent to the DLQ
+            try:
+                result = core.process_post(post, now, post_hits)
+            except Exception as exc:
+                self._internal_error(record, exc)
+                continue
+            outputs.extend(result.outputs)
+            verdicts[result.verdict] += 1
+            for h in result.hits:
+                hits[(h.mode, h.category)] += 1
+        total = sum(consumed.values())
+        m.record_seconds.observe((time.perf_counter() - started) / max(1, total))
         for outcome, n in verdicts.items():
             m.verdicts.labels(outcome).inc(n)
         for (mode, category), n in hits.items():
             m.hits.labels(mode, category).inc(n)
-        for reason, n in dlq.items():
+        for reason, n in self._dlq_counts.items():
             m.dlq.labels(reason).inc(n)
         return outputs, consumed
+
+    def _hits_of(self, posts: list[tuple[Record, Post]]) -> list[list[Hit] | None]:
+        """Hits of every post in one batch call; should that fail (a bug), each post alone, so
+        only the post that triggers the bug goes to the DLQ."""
+        core = self.core
+        try:
+            found: list[list[Hit] | None] = list(core.hits_batch(
+                [post.text for _, post in posts], [post.site_id for _, post in posts]))
+            return found
+        except Exception:
+            log.exception("batch judging failed; judging the batch post by post")
+        one_by_one: list[list[Hit] | None] = []
+        for record, post in posts:
+            try:
+                one_by_one.append(core.hits(post.text, post.site_id))
+            except Exception as exc:
+                self._internal_error(record, exc)
+                one_by_one.append(None)
+        return one_by_one
+
+    def _to_dlq(self, record: Record, reason: str, message: str) -> None:
+        self._dlq_counts[reason] += 1
+        self._outputs.append(dlq_output(self._dlq[record.topic], record, reason, message,
+                                        self.worker_id))
+
+    def _internal_error(self, record: Record, exc: Exception) -> None:
+        log.error("internal error on %s[%d]@%d", record.topic, record.partition, record.offset,
+                  exc_info=exc)
+        self._to_dlq(record, "internal_error", f"{type(exc).__name__}: {exc}")
 
     def _count_outputs(self, outputs: list[Output]) -> None:
         by_topic = collections.Counter(o.topic for o in outputs)

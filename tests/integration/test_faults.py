@@ -36,9 +36,10 @@ from tests.integration.helpers import (
     uncovered_commits,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.asyncio]
-
 SOAK = os.environ.get("MIMAMORI_SOAK", "") not in ("", "0")
+
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.asyncio,
+              pytest.mark.timeout(1800 if SOAK else 300)]
 KILL_ROUNDS = 25 if SOAK else 4
 STREAM = 60_000 if SOAK else 12_000
 

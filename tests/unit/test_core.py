@@ -111,3 +111,16 @@ def test_report_without_post_user_uses_record_key(default_core: FilterCore) -> N
     out = default_core.process_report(report, b"site-01:u5", NOW)
     item = msgspec.json.decode(out.value, type=ReviewItem)
     assert (item.user_id, item.hits, item.priority, out.key) == ("u5", [], 30, b"site-01:u5")
+
+
+def test_batch_judging_equals_one_by_one(default_core: FilterCore) -> None:
+    from pipeline.sample import generate
+    from pipeline.schemas import decode_post
+
+    posts = [decode_post(r.value, max_bytes=1 << 20, max_text_chars=1 << 20)
+             for r in generate(400, seed=3, hit_ratio=0.3, malformed=False, report_ratio=0)]
+    texts = [p.text for p in posts] + ["しね\ue000しね", "", "  ", "f u c k", "ｼﾞ"]
+    sites = [p.site_id for p in posts] + ["s"] * 5
+    batch = default_core.hits_batch(texts, sites)
+    assert batch == [default_core._hits_alone(t, s) for t, s in zip(texts, sites, strict=True)]
+    assert sum(1 for hits in batch if hits) > 100

@@ -141,3 +141,11 @@ def test_pathological_text_finishes(name: str, default_core: FilterCore) -> None
     assert all(0 <= h.start < h.end <= len(text) for h in hits)
     verdict, _ = default_core.scan(Post("p", "s", "u", text, "t"))
     assert verdict in ("ng", "review", "clean")
+
+
+@FUZZ
+@given(texts=st.lists(st.one_of(ANY_TEXT, TRICKY), min_size=1, max_size=8))
+def test_batches_judge_each_text_as_if_alone(texts: list[str], default_core: FilterCore) -> None:
+    sites = ["site-01"] * len(texts)
+    assert default_core.hits_batch(texts, sites) == [
+        default_core._hits_alone(text, "site-01") for text in texts]
