@@ -7,10 +7,16 @@ import platform
 import random
 import resource
 import subprocess
+import time
 from pathlib import Path
 
+from aiokafka import ConsumerRecord, TopicPartition
+
+from pipeline.config import Config
 from pipeline.normalize import plain_form
+from pipeline.sample import SampleRecord
 from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
+from pipeline.worker import FilterWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -90,3 +96,34 @@ def write_section(title: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     RESULTS.write_text(text)
+
+
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+
+def judge_throughput(worker: FilterWorker, batches: list[Batch], runs: int) -> float:
+    """Records per second through `FilterWorker._judge` (decode, normalize, match, decide,
+    build outputs), the worker's whole per-batch CPU path without Kafka; best of `runs`."""
+    total = sum(len(records) for batch in batches for records in batch.values())
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        for batch in batches:
+            worker._judge(batch)
+        best = min(best, time.perf_counter() - started)
+    return total / best
+
+
+def record_batches(records: list[SampleRecord], config: Config, batch_records: int) -> list[Batch]:
+    """Sample records as the worker receives them: batches of ConsumerRecords by partition."""
+    topic = {"posts": config.topics.posts, "reports": config.topics.reports}
+    batches = []
+    for start in range(0, len(records), batch_records):
+        batch: Batch = {}
+        for offset, r in enumerate(records[start:start + batch_records], start=start):
+            tp = TopicPartition(topic[r.topic_kind], hash(r.key) % config.topics.partitions)
+            batch.setdefault(tp, []).append(ConsumerRecord(
+                tp.topic, tp.partition, offset, 0, 0, r.key, r.value, None, len(r.value),
+                len(r.key), []))
+        batches.append(batch)
+    return batches

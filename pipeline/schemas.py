@@ -7,7 +7,7 @@ retyped. Decoders and encoders are built once at import and reused.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -154,43 +154,50 @@ def stable_id(*parts: str) -> str:
     return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes, max_bytes: int) -> object:
+def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
+    """The PoisonRecord for a decoding failure."""
+    if isinstance(exc, msgspec.ValidationError):
+        return PoisonRecord("schema", str(exc))
+    if isinstance(exc, RecursionError):
+        # msgspec skips unknown fields recursively; hostile nesting exhausts the stack.
+        return PoisonRecord("invalid_json", "JSON nested too deeply")
+    # Only pay for a full UTF-8 check on the rare record that failed to parse; it also gives
+    # the byte position in the record, which msgspec's error does not.
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as utf_exc:
+        return PoisonRecord("invalid_utf8", f"invalid UTF-8 at byte {utf_exc.start}")
+    return PoisonRecord("invalid_json", str(exc))
+
+
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _check_size(raw: bytes | None, max_bytes: int) -> bytes:
+    if raw is None:
+        raise PoisonRecord("invalid_json", "record has no value (tombstone)")
     if len(raw) > max_bytes:
         raise PoisonRecord("oversized", f"record is {len(raw)} bytes, limit is {max_bytes}")
-    try:
-        return decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise PoisonRecord("schema", str(exc)) from None
-    except RecursionError:
-        # msgspec skips unknown fields recursively; hostile nesting exhausts the stack.
-        raise PoisonRecord("invalid_json", "JSON nested too deeply") from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        # Only pay for a full UTF-8 check on the rare record that failed to parse; it also
-        # gives the byte position in the record, which msgspec's error does not.
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as utf_exc:
-            raise PoisonRecord(
-                "invalid_utf8", f"invalid UTF-8 at byte {utf_exc.start}"
-            ) from None
-        raise PoisonRecord("invalid_json", str(exc)) from None
+    return raw
 
 
 def decode_post(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> Post:
-    """Decode and validate one Post.
+    """Decode and validate one Post (on the hot path: one call, no copies).
 
     Raises:
         PoisonRecord: the record is unusable; `reason` says why.
     """
-    if raw is None:
-        raise PoisonRecord("invalid_json", "record has no value (tombstone)")
-    post = _decode(_post_decoder, raw, max_bytes)
-    assert isinstance(post, Post)
-    if not post.text.strip():
+    raw = _check_size(raw, max_bytes)
+    try:
+        post: Post = _post_decoder.decode(raw)
+    except _DECODE_ERRORS as exc:  # ValidationError is a DecodeError
+        raise _poison(raw, exc) from None
+    text = post.text
+    if not text or text.isspace():
         raise PoisonRecord("empty_text", "post text is empty")
-    if len(post.text) > max_text_chars:
+    if len(text) > max_text_chars:
         raise PoisonRecord(
-            "oversized", f"post text is {len(post.text)} characters, limit is {max_text_chars}"
+            "oversized", f"post text is {len(text)} characters, limit is {max_text_chars}"
         )
     return post
 
@@ -201,10 +208,11 @@ def decode_report(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> 
     Raises:
         PoisonRecord: the record is unusable; `reason` says why.
     """
-    if raw is None:
-        raise PoisonRecord("invalid_json", "record has no value (tombstone)")
-    report = _decode(_report_decoder, raw, max_bytes)
-    assert isinstance(report, Report)
+    raw = _check_size(raw, max_bytes)
+    try:
+        report: Report = _report_decoder.decode(raw)
+    except _DECODE_ERRORS as exc:
+        raise _poison(raw, exc) from None
     longest = max(len(report.text), len(report.post_text or ""))
     if longest > max_text_chars:
         raise PoisonRecord(

@@ -295,6 +295,9 @@ class FilterWorker:
         for (record, post), post_hits in zip(posts, self._hits_of(posts), strict=True):
             if post_hits is None:
                 continue  # already sent to the DLQ
+            if not post_hits:  # the common case: nothing to build
+                verdicts["clean"] += 1
+                continue
             try:
                 result = core.process_post(post, now, post_hits)
             except Exception as exc:
