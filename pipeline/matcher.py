@@ -143,20 +143,9 @@ class Matcher:
         return found
 
     def candidates(self, match_text: str, site_id: str | None) -> list[RawHit]:
-        """Every entry occurrence in the match view (allow entries included), whole words and
+        """Every entry occurrence in one match view (allow entries included), whole words and
         sites already checked. Cheap: no per-character work unless something is found."""
-        found: list[RawHit] = []
-        entries = self._entries
-        key_entries = self._key_entries
-        for start, end, key in self._engine.find(match_text):
-            for index in key_entries[key]:
-                entry = entries[index]
-                if entry.sites is not None and site_id not in entry.sites:
-                    continue
-                if entry.latin and not _whole_word(match_text, start, end):
-                    continue
-                found.append(RawHit(entry, start, end))
-        return found
+        return self.candidates_batch(match_text, [0], [site_id]).get(0, [])
 
     @staticmethod
     def resolve(candidates: list[RawHit], match: Tracked, text: str) -> list[RawHit]:
