@@ -62,6 +62,23 @@ async def check_outputs(config: Config, records: list[object]) -> tuple[int, int
     return lost, duplicates
 
 
+async def drain_and_check(config: Config, records: list[object], log: Path,
+                          url: str) -> tuple[int, int]:
+    """Start a worker, wait until it is ready, let it commit every record, stop it cleanly,
+    and check the outputs by stable id; returns (lost, duplicates), lost asserted 0."""
+    worker = start_worker(config, log)
+    await wait_until(lambda: http_get(f"{url}/ready")[0] == 200, 60, "the last worker")
+    try:
+        assert await wait_committed(
+            config.kafka.bootstrap_servers, config.kafka.group_id,
+            [config.topics.posts, config.topics.reports], len(records), 120) == len(records)
+    finally:
+        assert stop_worker(worker) == 0
+    lost, duplicates = await check_outputs(config, records)
+    assert lost == 0
+    return lost, duplicates
+
+
 def with_metrics_port(config: Config) -> tuple[Config, str]:
     port = free_port()
     config = msgspec.structs.replace(
@@ -126,14 +143,7 @@ async def test_kill9_at_random_moments(broker: EmbeddedBroker, tmp_path: Path) -
         worker.wait(10)
         killed_at.append(await committed_total(bootstrap, group, inputs))
         assert await uncovered_commits(core, config) == [], "a commit ran ahead of its outputs"
-    worker = start_worker(config, log)
-    await wait_until(lambda: http_get(f"{url}/ready")[0] == 200, 60, "the last worker")
-    try:
-        assert await wait_committed(bootstrap, group, inputs, len(records), 120) == len(records)
-    finally:
-        assert stop_worker(worker) == 0
-    lost, duplicates = await check_outputs(config, records)  # type: ignore[arg-type]
-    assert lost == 0
+    lost, duplicates = await drain_and_check(config, records, log, url)  # type: ignore[arg-type]
     mid_stream = sum(1 for n in killed_at if n < len(records))
     assert mid_stream >= 2, f"kills should land mid-stream, got {killed_at}"
     report("kill -9 a worker at random moments, restart", mid_stream, len(records), lost,
@@ -142,7 +152,8 @@ async def test_kill9_at_random_moments(broker: EmbeddedBroker, tmp_path: Path) -
 
 async def test_sigterm_under_load_drains_and_commits(broker: EmbeddedBroker,
                                                      tmp_path: Path) -> None:
-    config = fresh_config(broker.bootstrap_servers, max_batch_records=500)
+    config, url = with_metrics_port(fresh_config(broker.bootstrap_servers,
+                                                 max_batch_records=500))
     await ensure_topics(config)
     records = generate(STREAM, seed=23, hit_ratio=0.3, report_ratio=0.02, malformed=False)
     await produce_sample(config, records)
@@ -159,13 +170,8 @@ async def test_sigterm_under_load_drains_and_commits(broker: EmbeddedBroker,
     assert worker.wait(config.worker.shutdown_timeout_ms / 1000 + 10) == 0
     drained_s = time.monotonic() - started
     assert await uncovered_commits(build_core(config), config) == []
-    worker = start_worker(config, tmp_path / "worker.log")
-    try:
-        assert await wait_committed(bootstrap, group, inputs, len(records), 120) == len(records)
-    finally:
-        assert stop_worker(worker) == 0
-    lost, duplicates = await check_outputs(config, records)  # type: ignore[arg-type]
-    assert lost == 0
+    lost, duplicates = await drain_and_check(config, records,  # type: ignore[arg-type]
+                                             tmp_path / "worker.log", url)
     report("SIGTERM under load", 1, len(records), lost, duplicates,
            f"drained, committed and exited in {drained_s:.1f}s")
 
