@@ -246,7 +246,7 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
         from pipeline.config import kafka_client_options
         from pipeline.topicio import read_range
 
-        records = uvloop.run(read_range(kafka_client_options(config.kafka), args.topic,
+        records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
                                         args.from_offset, args.to_offset, args.partition))
         values = [r.value for r in records]
     elif args.input == "-":

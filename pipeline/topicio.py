@@ -42,31 +42,25 @@ async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list
 async def read_all(bootstrap_servers: str, topics: Sequence[str],
                    timeout_s: float = 30.0) -> list[Record]:
     """Every record currently in `topics`, from the beginning up to each high watermark."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    return await read_range({"bootstrap_servers": bootstrap_servers}, topics,
+                            timeout_s=timeout_s)
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str,
+                            topics: Sequence[str]) -> dict[TopicPartition, int]:
+    """`group_id`'s committed offset of every partition of `topics` (0 where none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
     await consumer.start()
     try:
         partitions = await _partitions(consumer, topics)
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        out: list[Record] = []
-        deadline = time.monotonic() + timeout_s
-        remaining = set(partitions)
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read to the end of {sorted(map(str, remaining))}")
-            batch = await consumer.getmany(timeout_ms=100)
-            for records in batch.values():
-                out.extend(records)
-            for tp in list(remaining):
-                highwater = consumer.highwater(tp)
-                if highwater is not None and await consumer.position(tp) >= highwater:
-                    remaining.discard(tp)
-        return out
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        return {tp: max(0, meta.offset) if meta is not None else 0
+                for tp, meta in committed.items()}
     finally:
         await consumer.stop()
+        await admin.close()
 
 
 async def committed_total(bootstrap_servers: str, group_id: str, topics: Sequence[str]) -> int:
@@ -75,17 +69,7 @@ async def committed_total(bootstrap_servers: str, group_id: str, topics: Sequenc
     Offsets are dense from 0 on these topics (no transactions, no compaction), so the sum equals
     the number of records processed and committed.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
-        partitions = await _partitions(consumer, topics)
-        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
-        return sum(max(0, meta.offset) for meta in committed.values() if meta is not None)
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return sum((await committed_offsets(bootstrap_servers, group_id, topics)).values())
 
 
 async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence[str],
@@ -99,22 +83,30 @@ async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence
     return done
 
 
-async def read_range(connection: Mapping[str, Any], topic: str, start: int, end: int | None,
-                     partitions: Sequence[int] | None = None,
+async def read_range(connection: Mapping[str, Any], topics: Sequence[str], start: int = 0,
+                     end: int | None = None, partitions: Sequence[int] | None = None,
                      timeout_s: float = 60.0) -> list[Record]:
-    """Records of `topic` with `start <= offset < end` (end None: up to the high watermark),
-    from the given partitions or all of them. `connection` is `kafka_client_options(...)`."""
+    """Records of `topics` with `start <= offset < end` (end None: up to each high watermark),
+    from the given partitions or all of them. `connection` is `kafka_client_options(...)`.
+
+    The end is the high watermark of fetch responses, not ListOffsets (see the module note).
+    """
     consumer = AIOKafkaConsumer(**connection, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        tps = [tp for tp in await _partitions(consumer, [topic])
+        tps = [tp for tp in await _partitions(consumer, topics)
                if partitions is None or tp.partition in partitions]
         if not tps:
-            raise ValueError(f"topic {topic!r} has no such partitions")
+            if partitions is not None:
+                raise ValueError(f"{', '.join(topics)}: no partition {list(partitions)}")
+            return []
         consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, start)
+        if start:
+            for tp in tps:
+                consumer.seek(tp, start)
+        else:
+            await consumer.seek_to_beginning(*tps)
         out: list[Record] = []
         remaining = set(tps)
         deadline = time.monotonic() + timeout_s

@@ -8,14 +8,13 @@ import urllib.request
 
 import msgspec
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.config import Config
 from pipeline.core import FilterCore
 from pipeline.errors import PoisonRecord
 from pipeline.sample import SampleRecord
 from pipeline.schemas import decode_post, decode_report
-from pipeline.topicio import Record, produce, read_all
+from pipeline.topicio import Record, committed_offsets, produce, read_all
 
 NOW = "2026-11-23T00:00:00.000Z"
 
@@ -74,26 +73,11 @@ async def produce_sample(config: Config, records: list[SampleRecord]) -> None:
                   [(topic[r.topic_kind], r.key, r.value) for r in records])
 
 
-async def committed_offsets(config: Config) -> dict[TopicPartition, int]:
-    """The filter group's committed offset of every input partition (0 where none)."""
-    inputs = await read_all(config.kafka.bootstrap_servers,
-                            [config.topics.posts, config.topics.reports])
-    partitions = sorted({TopicPartition(r.topic, r.partition) for r in inputs})
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(config.kafka.group_id,
-                                                            partitions=partitions)
-    finally:
-        await admin.close()
-    return {tp: max(0, meta.offset) if meta is not None else 0
-            for tp, meta in committed.items()}
-
-
 async def uncovered_commits(core: FilterCore, config: Config) -> list[str]:
     """The at-least-once invariant: every input record below its partition's committed offset
     must have all its outputs on the output topics. Returns the violations (empty is good)."""
-    committed = await committed_offsets(config)
+    committed = await committed_offsets(config.kafka.bootstrap_servers, config.kafka.group_id,
+                                        [config.topics.posts, config.topics.reports])
     inputs: list[Record] = await read_all(config.kafka.bootstrap_servers,
                                           [config.topics.posts, config.topics.reports])
     produced = {(r.topic, output_id(r.value or b""))
