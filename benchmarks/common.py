@@ -6,13 +6,17 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from pipeline.config import Config
+from pipeline.config import Config, to_environment
 from pipeline.normalize import plain_form
 from pipeline.sample import SampleRecord
 from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
@@ -28,30 +32,94 @@ _KANJI = list("日本人大中小上下山川田口目耳手足心体力気金�
 _LATIN = "abcdefghijklmnopqrstuvwxyz"
 
 
-def synthetic_wordlist(size: int, seed: int = 1) -> Wordlist:
-    """The shipped lists plus synthetic entries up to `size`, realistic in shape: kana words,
-    kanji compounds and Latin words of mobile-post length, 70% watch, 30% ng."""
+def synthetic_wordlist(size: int, seed: int = 1, dense: bool = False) -> Wordlist:
+    """The shipped lists plus synthetic entries up to `size`, 70% watch, 30% ng.
+
+    Realistic (the default): kana words of 4-7 letters, kanji compounds of 3-5 characters and
+    Latin words of 5-9 letters, none written with a doubled letter. Like the long tail of a
+    real list (names, slang spellings, spam domains), they seldom occur in ordinary posts by
+    chance. `dense` draws 3-7 kana, 2-4 kanji and 4-9 Latin letters with doubles allowed: short
+    kanji compounds over a small alphabet then match 10-15% of ordinary posts, and a doubled
+    letter collapses to a one-letter key that only the repeated-letter check rejects. That is
+    the stress case for the per-post tracking path, not a list anyone would write.
+    """
     rng = random.Random(seed)
     shipped = load_wordlists(ROOT / "wordlists")
     entries: list[Entry] = list(shipped.entries)
     seen = {e.normalized for e in entries}
+    kana, kanji, latin = ((3, 7), (2, 4), (4, 9)) if dense else ((4, 7), (3, 5), (5, 9))
     while len(entries) < size:
         kind = rng.random()
         if kind < 0.45:
-            term = "".join(rng.choice(_HIRAGANA) for _ in range(rng.randint(3, 7)))
+            term = "".join(rng.choice(_HIRAGANA) for _ in range(rng.randint(*kana)))
         elif kind < 0.85:
-            term = "".join(rng.choice(_KANJI) for _ in range(rng.randint(2, 4)))
+            term = "".join(rng.choice(_KANJI) for _ in range(rng.randint(*kanji)))
         else:
-            term = "".join(rng.choice(_LATIN) for _ in range(rng.randint(4, 9)))
+            term = "".join(rng.choice(_LATIN) for _ in range(rng.randint(*latin)))
         normalized, runs = term_form(term)
         if not normalized or normalized in seen:
+            continue
+        if not dense and (any(r > 1 for r in runs) or len(normalized) < len(term)):
             continue
         seen.add(normalized)
         mode = "ng" if rng.random() < 0.3 else "watch"
         entries.append(Entry(term, normalized, runs, plain_form(term), mode,  # type: ignore[arg-type]
                              "synthetic", None, None, is_latin_term(normalized), "synthetic",
                              len(entries)))
-    return Wordlist(tuple(entries), f"synthetic-{size}", ("synthetic",))
+    return Wordlist(tuple(entries), f"synthetic-{size}{'-dense' if dense else ''}",
+                    ("synthetic",))
+
+
+def write_wordlist_dir(size: int, directory: Path, dense: bool = False) -> Path:
+    """`synthetic_wordlist(size)` as files: the shipped lists plus `synthetic.tsv`, so that
+    loading goes through the same parser and checks as in production."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "wordlists").glob("*.tsv"):
+        shutil.copy(path, directory / path.name)
+    lines = ["term\tmode\tcategory\tnote"]
+    lines += [f"{e.term}\t{e.mode}\t{e.category}\t"
+              for e in synthetic_wordlist(size, dense=dense).entries if e.path == "synthetic"]
+    (directory / "synthetic.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return directory
+
+
+def spawn(args: list[str], config: Config, log_path: Path) -> subprocess.Popen[bytes]:
+    """A `python -m ...` process in the repository, configured with `config` through
+    `MIMAMORI_*` variables, output to `log_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT,
+                                env=env | to_environment(config), stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL)
+
+
+def tail(log_path: Path, chars: int = 3000) -> str:
+    """The end of a process log, for error messages."""
+    return log_path.read_text(errors="replace")[-chars:] if log_path.exists() else ""
+
+
+def process_rss(pid: int) -> int:
+    """Resident set size of another process now."""
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_status(url: str) -> int:
+    """The HTTP status of a GET, 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
 
 
 def rss_bytes() -> int:

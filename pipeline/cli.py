@@ -14,6 +14,7 @@ import msgspec
 import uvloop
 
 import pipeline
+from pipeline import kafkacompat
 from pipeline.config import Config, effective, load_config
 from pipeline.errors import ConfigError, MimamoriError, WordlistError
 from pipeline.logs import configure as configure_logging
@@ -143,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stopped_before_start)
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    kafkacompat.install()  # every command's Kafka clients run on uvloop
     try:
         config = load_config(args.config, overrides=_overrides(args))
         return _dispatch(args, config)

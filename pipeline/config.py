@@ -105,6 +105,10 @@ class WorkerConfig(_Section, frozen=True):
     #: Longest pause between retries while the broker cannot be reached (the pause doubles
     #: from kafka.retry_backoff_ms up to this).
     max_retry_backoff_ms: int = 5_000
+    #: A commit that has not completed after this long means the group coordination is stuck
+    #: (seen with aiokafka after a broker restart): the worker replaces its consumer, rejoins
+    #: the group and replays from the last committed offsets.
+    commit_timeout_ms: int = 15_000
 
 
 class WordlistsConfig(_Section, frozen=True):
@@ -180,6 +184,7 @@ _POSITIVE_KEYS = {
     ("topics", "replication_factor"), ("worker", "max_batch_records"),
     ("worker", "max_record_bytes"), ("worker", "max_text_chars"),
     ("worker", "health_check_interval_ms"), ("worker", "max_retry_backoff_ms"),
+    ("worker", "commit_timeout_ms"),
     ("broker", "startup_timeout_ms"),
 }
 
@@ -241,6 +246,20 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, object]]:
             raise ConfigError(f"{name}: [{section}] has no key {key!r}")
         out.setdefault(section, {})[key] = _parse_env_value(name, value, field_type)
     return out
+
+
+def to_environment(config: Config) -> dict[str, str]:
+    """The `MIMAMORI_<SECTION>_<KEY>` variables that make another mimamori process load
+    `config` (the inverse of `env_overrides`); used to start workers from tests and benchmarks."""
+    env = {}
+    for section, values in msgspec.to_builtins(config).items():
+        for key, value in values.items():
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"MIMAMORI_{section.upper()}_{key.upper()}"] = str(value)
+    return env
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Mapping[str, object]]) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 from pipeline.config import Config
-from pipeline.detectors import Span, detect_contacts
+from pipeline.detectors import Span, detect_contacts, might_contain_contacts
 from pipeline.matcher import Matcher, RawHit
 from pipeline.normalize import SENTINEL, track, views, views_batch
 from pipeline.policy import decide, report_priority, verdict_of
@@ -76,18 +77,27 @@ class FilterCore:
                                                                          strict=True)]
         batch = views_batch(texts)
         candidates = self.matcher.candidates_batch(batch.match, batch.match_starts, sites)
-        contacts: dict[int, list[Span]] = {}
-        if self._detectors:
-            starts = batch.base_starts
-            for name, start, end in detect_contacts(batch.base, self._detectors):
-                index = bisect_right(starts, start) - 1
-                contacts.setdefault(index, []).append(
-                    (name, start - starts[index], end - starts[index]))
+        contacts = self._contacts_batch(batch.base) if self._detectors else {}
         results: list[list[Hit]] = [[] for _ in texts]
         for index in candidates.keys() | contacts.keys():
             results[index] = self._resolve(texts[index], candidates.get(index, []),
                                            contacts.get(index, []))
         return results
+
+    def _contacts_batch(self, base: str) -> dict[int, list[Span]]:
+        """Detector spans by text index, offsets local to each text. Only the texts with a
+        trigger character (about one in five) are joined and scanned by the detectors."""
+        parts = base.split(SENTINEL)
+        keep = [i for i, part in enumerate(parts) if might_contain_contacts(part)]
+        if not keep:
+            return {}
+        starts = list(accumulate((len(parts[i]) + 1 for i in keep), initial=0))
+        contacts: dict[int, list[Span]] = {}
+        for name, start, end in detect_contacts(SENTINEL.join(parts[i] for i in keep),
+                                                self._detectors):
+            j = bisect_right(starts, start) - 1
+            contacts.setdefault(keep[j], []).append((name, start - starts[j], end - starts[j]))
+        return contacts
 
     def _hits_alone(self, text: str, site_id: str | None) -> list[Hit]:
         fast = views(text)

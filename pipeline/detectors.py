@@ -134,9 +134,14 @@ _TRIGGER_RE = re.compile(
 )
 
 
+def might_contain_contacts(text: str) -> bool:
+    """False when no detector can fire on `text` (cheap: one search for a trigger)."""
+    return _TRIGGER_RE.search(text) is not None
+
+
 def detect_contacts(text: str, enabled: tuple[str, ...] = tuple(DETECTORS)) -> list[Span]:
     """Contact-detail spans in base-view text; a span inside another is dropped."""
-    if not _TRIGGER_RE.search(text):
+    if not might_contain_contacts(text):
         return []
     spans: list[Span] = []
     for name in enabled:

@@ -196,11 +196,10 @@ def plain_form(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class BatchViews:
     """The views of many texts at once: each view joined by `SENTINEL`, with the offset at
-    which each text's view starts."""
+    which each text's match view starts."""
 
     base: str
     match: str
-    base_starts: list[int]
     match_starts: list[int]
 
 
@@ -214,7 +213,7 @@ def views_batch(texts: Sequence[str]) -> BatchViews:
     No text may contain `SENTINEL` (the caller normalizes such a text on its own).
     """
     joined = views(SENTINEL.join(texts))
-    return BatchViews(joined.base, joined.match, _starts(joined.base), _starts(joined.match))
+    return BatchViews(joined.base, joined.match, _starts(joined.match))
 
 
 def normalize(text: str) -> str:

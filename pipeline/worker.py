@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from pipeline import kafkacompat
 from pipeline.config import Config, kafka_client_options
 from pipeline.core import FilterCore, Output
 from pipeline.errors import PoisonRecord
@@ -52,6 +53,44 @@ def dlq_output(dlq_topic: str, record: Record, reason: str, message: str, worker
     ]
     value = record.value if record.value is not None else b""
     return Output(dlq_topic, record.key or b"", value, headers)
+
+
+def make_producer(config: Config) -> AIOKafkaProducer:
+    """The worker's producer as configured (`kafka.*`): acks, batching, linger, compression."""
+    k = config.kafka
+    return AIOKafkaProducer(
+        **kafka_client_options(k),
+        client_id=f"{k.client_id}-producer",
+        acks="all" if k.acks == "all" else 1,
+        enable_idempotence=k.enable_idempotence,
+        linger_ms=k.linger_ms,
+        max_batch_size=k.max_batch_size_bytes,
+        max_request_size=k.max_request_size_bytes,
+        compression_type=None if k.compression_type == "none" else k.compression_type,
+        request_timeout_ms=k.request_timeout_ms,
+        retry_backoff_ms=k.retry_backoff_ms,
+    )
+
+
+def make_consumer(config: Config) -> AIOKafkaConsumer:
+    """The worker's group consumer as configured: manual commits, fetch sizes, batch size."""
+    k = config.kafka
+    return AIOKafkaConsumer(
+        **kafka_client_options(k),
+        client_id=k.client_id,
+        group_id=k.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=k.auto_offset_reset,
+        fetch_max_wait_ms=k.fetch_max_wait_ms,
+        fetch_max_bytes=k.fetch_max_bytes,
+        max_partition_fetch_bytes=k.max_partition_fetch_bytes,
+        max_poll_records=config.worker.max_batch_records,
+        session_timeout_ms=k.session_timeout_ms,
+        heartbeat_interval_ms=k.heartbeat_interval_ms,
+        max_poll_interval_ms=k.max_poll_interval_ms,
+        request_timeout_ms=k.request_timeout_ms,
+        retry_backoff_ms=k.retry_backoff_ms,
+    )
 
 
 class _WaitForBatch(ConsumerRebalanceListener):
@@ -87,6 +126,7 @@ class FilterWorker:
         self._dlq_counts: collections.Counter[str] = collections.Counter()
         self._started = False
         self._stopping = False
+        self._consumer_stuck = False
         self.health = BrokerHealth(metrics, config.kafka.retry_backoff_ms / 1000,
                                    config.worker.max_retry_backoff_ms / 1000)
         #: The next offset to process, per partition, as of the last committed batch.
@@ -101,46 +141,39 @@ class FilterWorker:
 
     async def start(self) -> None:
         """Connect the producer and join the consumer group."""
-        k = self.config.kafka
-        connection = kafka_client_options(k)
-        self._producer = AIOKafkaProducer(
-            **connection,
-            client_id=f"{k.client_id}-producer",
-            acks="all" if k.acks == "all" else 1,
-            enable_idempotence=k.enable_idempotence,
-            linger_ms=k.linger_ms,
-            max_batch_size=k.max_batch_size_bytes,
-            max_request_size=k.max_request_size_bytes,
-            compression_type=None if k.compression_type == "none" else k.compression_type,
-            request_timeout_ms=k.request_timeout_ms,
-            retry_backoff_ms=k.retry_backoff_ms,
-        )
-        self._consumer = AIOKafkaConsumer(
-            **connection,
-            client_id=k.client_id,
-            group_id=k.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=k.auto_offset_reset,
-            fetch_max_wait_ms=k.fetch_max_wait_ms,
-            fetch_max_bytes=k.fetch_max_bytes,
-            max_partition_fetch_bytes=k.max_partition_fetch_bytes,
-            max_poll_records=self.config.worker.max_batch_records,
-            session_timeout_ms=k.session_timeout_ms,
-            heartbeat_interval_ms=k.heartbeat_interval_ms,
-            max_poll_interval_ms=k.max_poll_interval_ms,
-            request_timeout_ms=k.request_timeout_ms,
-            retry_backoff_ms=k.retry_backoff_ms,
-        )
+        kafkacompat.install()
+        self._producer = make_producer(self.config)
         await self._producer.start()
         try:
-            self._consumer.subscribe(
-                list(self._input_topics),
-                listener=_WaitForBatch(self._lock, self._forget_partitions),
-            )
-            await self._consumer.start()
+            self._consumer = await self._subscribed_consumer()
         except BaseException:
             await self._producer.stop()
             raise
+
+    async def _subscribed_consumer(self) -> AIOKafkaConsumer:
+        consumer = make_consumer(self.config)
+        consumer.subscribe(list(self._input_topics),
+                           listener=_WaitForBatch(self._lock, self._forget_partitions))
+        await consumer.start()
+        return consumer
+
+    async def _replace_consumer(self) -> None:
+        """Leave the group with a stuck consumer (as far as it can) and join with a new one.
+
+        The new member starts from the committed offsets, so whatever the old one processed
+        without committing is replayed: duplicates (same ids), never a loss.
+        """
+        old = self._consumer
+        assert old is not None
+        self._consumer = None
+        self._positions.clear()
+        try:
+            await asyncio.wait_for(old.stop(), timeout=self.config.kafka.session_timeout_ms / 1000)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("the old consumer did not stop cleanly (%s); abandoning it",
+                        exc or type(exc).__name__)
+        self._consumer = await self._subscribed_consumer()
+        log.info("rejoined the group with a new consumer")
 
     def ready(self) -> tuple[bool, str]:
         """Readiness for `/ready`: started, not stopping, and the broker answers."""
@@ -200,7 +233,11 @@ class FilterWorker:
             self._refresh_lag_when_idle()
             return 0
         async with self._lock:
-            return await self._process(batch)
+            handled = await self._process(batch)
+        if self._consumer_stuck:
+            self._consumer_stuck = False
+            await self._replace_consumer()
+        return handled
 
     async def _process(self, batch: dict[TopicPartition, list[Record]]) -> int:
         consumer, producer = self._consumer, self._producer
@@ -232,8 +269,16 @@ class FilterWorker:
 
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         try:
-            await consumer.commit(offsets)
+            await asyncio.wait_for(consumer.commit(offsets),
+                                   timeout=self.config.worker.commit_timeout_ms / 1000)
             m.commits.labels("ok").inc()
+        except TimeoutError:
+            m.commits.labels("stuck").inc()
+            log.warning("commit did not complete in %.0fs; replacing the consumer",
+                        self.config.worker.commit_timeout_ms / 1000)
+            self._consumer_stuck = True  # replaced by run_once, outside the rebalance lock
+            m.in_flight.set(0)
+            return 0
         except (CommitFailedError, IllegalStateError) as exc:
             # The partitions moved to another member during a rebalance; it replays from the
             # last committed offset, so outputs may repeat (same ids) but none is lost.

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.config import Config
+from pipeline.config import Config, to_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,14 +56,7 @@ def fresh_config(bootstrap_servers: str, **worker: object) -> Config:
 def config_env(config: Config) -> dict[str, str]:
     """The environment that makes a `mimamori run` subprocess use `config`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
-    for section, values in msgspec.to_builtins(config).items():
-        for key, value in values.items():
-            if isinstance(value, list):
-                value = ",".join(value)
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            env[f"MIMAMORI_{section.upper()}_{key.upper()}"] = str(value)
-    return env
+    return env | to_environment(config)
 
 
 def start_worker(config: Config, log_path: Path) -> subprocess.Popen[bytes]:
