@@ -93,8 +93,11 @@ async def run(args: argparse.Namespace,
     worker = None
     try:
         config = bench_config(broker.bootstrap_servers, args.partitions)
-        config = msgspec.structs.replace(config, metrics=msgspec.structs.replace(
-            config.metrics, port=free_port("127.0.0.1")))
+        config = msgspec.structs.replace(
+            config,
+            metrics=msgspec.structs.replace(config.metrics, port=free_port("127.0.0.1")),
+            kafka=msgspec.structs.replace(config.kafka,
+                                          fetch_max_wait_ms=args.fetch_max_wait_ms))
         await ensure_topics(config)
         worker = spawn(["pipeline", "run", "--log-level", "WARNING"], config, log)
         producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers,
@@ -145,6 +148,8 @@ def main() -> None:
                         help="offered posts/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--fetch-max-wait-ms", type=int, default=Config().kafka.fetch_max_wait_ms,
+                        help="the worker's kafka.fetch_max_wait_ms (default: the default)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",")]
@@ -159,9 +164,11 @@ def main() -> None:
                     f"{percentile(a, 0.99) * 1000:.1f} | {max(a) * 1000:.1f} | {len(r):,} | "
                     f"{percentile(r, 0.99) * 1000:.1f} |")
     body = (f"Command: `.venv/bin/python -m benchmarks.latency --rates "
-            f"{','.join(map(str, args.rates))} --seconds {args.seconds:g}`.\n\n"
-            f"Machine: {machine()}. Broker, one worker process (default settings) and the "
-            "load generator share it.\n\nTime from the producer's `send` of a post to the "
+            f"{','.join(map(str, args.rates))} --seconds {args.seconds:g} "
+            f"--fetch-max-wait-ms {args.fetch_max_wait_ms}`.\n\n"
+            f"Machine: {machine()}. Broker, one worker process (default settings but "
+            f"`kafka.fetch_max_wait_ms = {args.fetch_max_wait_ms}`) and the load generator "
+            "share it.\n\nTime from the producer's `send` of a post to the "
             "arrival of its Action (or review item) at a consumer of the output topics, "
             f"{args.seconds:g} s at each rate, 10% of posts written to hit.\n\n" +
             "\n".join(rows))
