@@ -154,7 +154,11 @@ class FilterWorker:
         consumer = make_consumer(self.config)
         consumer.subscribe(list(self._input_topics),
                            listener=_WaitForBatch(self._lock, self._forget_partitions))
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         return consumer
 
     async def _replace_consumer(self) -> None:
@@ -172,7 +176,12 @@ class FilterWorker:
         except (TimeoutError, KafkaError) as exc:
             log.warning("the old consumer did not stop cleanly (%s); abandoning it",
                         exc or type(exc).__name__)
-        self._consumer = await self._subscribed_consumer()
+        while True:
+            try:
+                self._consumer = await self._subscribed_consumer()
+                break
+            except KafkaError as exc:
+                await asyncio.sleep(self.health.failed("rejoin", exc))
         log.info("rejoined the group with a new consumer")
 
     def ready(self) -> tuple[bool, str]:
