@@ -8,15 +8,15 @@ import random
 import resource
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from pipeline.config import Config, to_environment
+from pipeline.config import Config
 from pipeline.normalize import plain_form
 from pipeline.sample import SampleRecord
 from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
@@ -83,32 +83,9 @@ def write_wordlist_dir(size: int, directory: Path, dense: bool = False) -> Path:
     return directory
 
 
-def spawn(args: list[str], config: Config, log_path: Path) -> subprocess.Popen[bytes]:
-    """A `python -m ...` process in the repository, configured with `config` through
-    `MIMAMORI_*` variables, output to `log_path`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
-    with open(log_path, "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT,
-                                env=env | to_environment(config), stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
-
-
 def tail(log_path: Path, chars: int = 3000) -> str:
     """The end of a process log, for error messages."""
     return log_path.read_text(errors="replace")[-chars:] if log_path.exists() else ""
-
-
-def process_rss(pid: int) -> int:
-    """Resident set size of another process now."""
-    with open(f"/proc/{pid}/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def http_status(url: str) -> int:
@@ -169,17 +146,21 @@ def write_section(title: str, body: str) -> None:
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
+def best_seconds(runs: int, fn: Callable[[], object]) -> float:
+    """The shortest wall time of `runs` calls of `fn`."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def judge_throughput(worker: FilterWorker, batches: list[Batch], runs: int) -> float:
     """Records per second through `FilterWorker._judge` (decode, normalize, match, decide,
     build outputs), the worker's whole per-batch CPU path without Kafka; best of `runs`."""
     total = sum(len(records) for batch in batches for records in batch.values())
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        for batch in batches:
-            worker._judge(batch)
-        best = min(best, time.perf_counter() - started)
-    return total / best
+    return total / best_seconds(runs, lambda: [worker._judge(batch) for batch in batches])
 
 
 def record_batches(records: list[SampleRecord], config: Config, batch_records: int) -> list[Batch]:

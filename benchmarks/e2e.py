@@ -37,10 +37,11 @@ import msgspec
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.common import ROOT, cpu_seconds, machine, spawn, tail, write_section
+from benchmarks.common import ROOT, machine, tail, write_section
 from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
 from pipeline.sample import generate
+from tests.processes import cpu_seconds, spawn
 
 STREAM = {"seed": 42, "hit_ratio": 0.03, "tricky_ratio": 0.02, "report_ratio": 0.01,
           "malformed": False}

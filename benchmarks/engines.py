@@ -13,10 +13,12 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import time
 
 from benchmarks.common import (
+    best_seconds,
     judge_throughput,
     machine,
     record_batches,
@@ -26,7 +28,7 @@ from benchmarks.common import (
 )
 from pipeline.config import Config
 from pipeline.core import FilterCore
-from pipeline.matcher import ENGINES, Matcher
+from pipeline.matcher import ENGINES, Engine, Matcher
 from pipeline.metrics import Metrics
 from pipeline.normalize import views
 from pipeline.sample import generate
@@ -41,14 +43,8 @@ def _posts(n: int) -> list[Post]:
             for r in generate(n, report_ratio=0.0, **STREAM)]  # type: ignore[arg-type]
 
 
-def _best_of(runs: int, fn: object) -> float:
-    assert callable(fn)
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _search_all(engine: Engine, texts: list[str]) -> list[list[tuple[int, int, int]]]:
+    return [engine.find(text) for text in texts]
 
 
 def main() -> None:
@@ -76,7 +72,7 @@ def main() -> None:
             memory = rss_bytes() - before
             core = FilterCore(matcher, Config())
             engine = matcher._engine
-            search_s = _best_of(args.runs, lambda e=engine: [e.find(v) for v in match_views])
+            search_s = best_seconds(args.runs, functools.partial(_search_all, engine, match_views))
             worker = FilterWorker(config, core, Metrics())
             judged = judge_throughput(worker, batches, args.runs)
             result = core.hits_batch([p.text for p in posts], [p.site_id for p in posts])

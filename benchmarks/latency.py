@@ -22,11 +22,12 @@ from pathlib import Path
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from benchmarks.common import machine, spawn, tail, write_section
+from benchmarks.common import machine, tail, write_section
 from benchmarks.e2e import bench_config, stop_all
 from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
 from pipeline.sample import generate
+from tests.processes import spawn
 
 TICK_S = 0.005
 
@@ -68,7 +69,6 @@ class Probe:
         topic = {"posts": self.config.topics.posts, "reports": self.config.topics.reports}
         records = generate(int(rate * seconds), seed=seed, hit_ratio=0.1, tricky_ratio=0.02,
                            report_ratio=0.0, malformed=False)
-        decoder = msgspec.json.Decoder(_Output)
         per_tick = rate * TICK_S
         started = time.perf_counter()
         due = 0.0
@@ -77,7 +77,7 @@ class Probe:
             due += per_tick
             while i < min(len(records), int(due)):
                 r = records[i]
-                post_id = decoder.decode(r.value).post_id or ""
+                post_id = self._decoder.decode(r.value).post_id or ""
                 self.sent[post_id] = time.perf_counter()
                 await producer.send(topic[r.topic_kind], r.value, key=r.key)
                 i += 1

@@ -33,10 +33,8 @@ from benchmarks.common import (
     http_status,
     judge_throughput,
     machine,
-    process_rss,
     record_batches,
     rss_bytes,
-    spawn,
     tail,
     write_section,
     write_wordlist_dir,
@@ -51,6 +49,7 @@ from pipeline.reload import Reloader
 from pipeline.sample import generate
 from pipeline.wordlists import load_wordlists
 from pipeline.worker import FilterWorker
+from tests.processes import process_rss, spawn
 
 
 def with_lists(config: Config, directory: Path) -> Config:

@@ -18,12 +18,11 @@ Results go to benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import time
 from importlib import metadata
 
 from better_profanity import profanity
 
-from benchmarks.common import ROOT, machine, write_section
+from benchmarks.common import ROOT, best_seconds, machine, write_section
 from benchmarks.e2e import STREAM
 from pipeline.config import Config
 from pipeline.core import FilterCore
@@ -32,16 +31,6 @@ from pipeline.sample import generate
 from pipeline.schemas import decode_post
 from pipeline.wordlists import load_wordlists
 from tests.tables import read_table, unescape
-
-
-def best_rate(n: int, fn: object, runs: int = 3) -> float:
-    assert callable(fn)
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return n / best
 
 
 def main() -> None:
@@ -63,9 +52,9 @@ def main() -> None:
             chunk = english[start:start + 2_000]
             core.hits_batch(chunk, sites[:len(chunk)])
 
-    theirs_rate = best_rate(len(english), lambda: [profanity.contains_profanity(t)
-                                                   for t in english])
-    ours_rate = best_rate(len(english), ours)
+    theirs_rate = len(english) / best_seconds(3, lambda: [profanity.contains_profanity(t)
+                                                          for t in english])
+    ours_rate = len(english) / best_seconds(3, ours)
 
     rows = [(unescape(text), label) for text, label, _, lang in read_table("eval.tsv")
             if lang == "en"]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,8 @@ import msgspec
 import pytest
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.config import Config, to_environment
+from pipeline.config import Config
+from tests.processes import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,15 +52,6 @@ def fresh_config(bootstrap_servers: str, **worker: object) -> Config:
     )
 
 
-def config_env(config: Config) -> dict[str, str]:
-    """The environment that makes a `mimamori run` subprocess use `config`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
-    return env | to_environment(config)
-
-
 def start_worker(config: Config, log_path: Path) -> subprocess.Popen[bytes]:
     """`python -m pipeline run` as a real process, configured through the environment."""
-    with open(log_path, "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, "-m", "pipeline", "run"], cwd=ROOT,
-                                env=config_env(config), stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
+    return spawn(["pipeline", "run"], config, log_path)

@@ -35,6 +35,7 @@ from tests.integration.helpers import (
     read_ids,
     uncovered_commits,
 )
+from tests.processes import cpu_seconds, process_rss
 
 SOAK = os.environ.get("MIMAMORI_SOAK", "") not in ("", "0")
 
@@ -230,16 +231,16 @@ async def test_broker_paused_then_resumed(tmp_path: Path) -> None:
             return await committed_total(bootstrap, group, inputs) > 0
 
         await wait_until(committing, 60, "the worker to commit")
-        rss_before = _rss(worker.pid)
+        rss_before = process_rss(worker.pid)
         own.process.send_signal(signal.SIGSTOP)
         lines_before = len(log.read_text().splitlines())
         await wait_until(lambda: http_get(f"{url}/ready")[0] == 503, 60, "/ready to say 503")
         assert metric(f"{url}/metrics", "mimamori_broker_connected") == 0
         await asyncio.sleep(5)  # stay down a while: the worker must wait, not spin
-        cpu = _cpu_seconds(worker.pid)
+        cpu = cpu_seconds(worker.pid)
         await asyncio.sleep(5)
-        cpu_while_down = _cpu_seconds(worker.pid) - cpu
-        rss_growth = _rss(worker.pid) - rss_before
+        cpu_while_down = cpu_seconds(worker.pid) - cpu
+        rss_growth = process_rss(worker.pid) - rss_before
         down_lines = log.read_text().splitlines()[lines_before:]
         own.process.send_signal(signal.SIGCONT)
         recovered = await wait_until(lambda: http_get(f"{url}/ready")[0] == 200, 90,
@@ -307,14 +308,3 @@ async def test_broker_restarted_empty(tmp_path: Path) -> None:
             worker.kill()
             worker.wait()
         own.stop()
-
-
-def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
