@@ -17,15 +17,15 @@ from pathlib import Path
 from aiokafka import ConsumerRecord, TopicPartition
 
 from pipeline.config import Config
-from pipeline.normalize import plain_form
+from pipeline.normalize import term_form
 from pipeline.sample import SampleRecord
-from pipeline.wordlists import Entry, Wordlist, is_latin_term, load_wordlists, term_form
+from pipeline.wordlists import Entry, EntryMode, Wordlist, is_latin_term, load_wordlists
 from pipeline.worker import FilterWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
-_HIRAGANA = [chr(c) for c in range(0x3041, 0x3094)]
+HIRAGANA = [chr(c) for c in range(0x3041, 0x3094)]
 _KANJI = list("日本人大中小上下山川田口目耳手足心体力気金土木水火月年時分間前後左右東西南北"
               "学校先生友家族話言語読書見聞会社店電車駅道町村国外内新古高安長短早遅明暗強弱"
               "愛恋夢花雪雨風空海星光音楽歌声色白黒赤青緑春夏秋冬朝昼夜今昔何誰私彼女子供")
@@ -51,19 +51,20 @@ def synthetic_wordlist(size: int, seed: int = 1, dense: bool = False) -> Wordlis
     while len(entries) < size:
         kind = rng.random()
         if kind < 0.45:
-            term = "".join(rng.choice(_HIRAGANA) for _ in range(rng.randint(*kana)))
+            term = "".join(rng.choice(HIRAGANA) for _ in range(rng.randint(*kana)))
         elif kind < 0.85:
             term = "".join(rng.choice(_KANJI) for _ in range(rng.randint(*kanji)))
         else:
             term = "".join(rng.choice(_LATIN) for _ in range(rng.randint(*latin)))
-        normalized, runs = term_form(term)
+        form = term_form(term)
+        normalized = form.match
         if not normalized or normalized in seen:
             continue
-        if not dense and (any(r > 1 for r in runs) or len(normalized) < len(term)):
+        if not dense and (any(r > 1 for r in form.runs) or len(normalized) < len(term)):
             continue
         seen.add(normalized)
-        mode = "ng" if rng.random() < 0.3 else "watch"
-        entries.append(Entry(term, normalized, runs, plain_form(term), mode,  # type: ignore[arg-type]
+        mode: EntryMode = "ng" if rng.random() < 0.3 else "watch"
+        entries.append(Entry(term, normalized, form.runs, form.plain, mode,
                              "synthetic", None, None, is_latin_term(normalized), "synthetic",
                              len(entries)))
     return Wordlist(tuple(entries), f"synthetic-{size}{'-dense' if dense else ''}",

@@ -8,10 +8,11 @@ For each list size (the shipped lists plus synthetic entries, written as TSV fil
 - build: the default engine's automaton (`Matcher`), and the memory it adds;
 - worker RSS: a real `python -m pipeline run` process with that list, after it joined the
   group on the embedded broker;
-- hot reload: a worker's `Reloader` notices a changed file, loads and builds the new list in
-  its thread and swaps it in, while the worker's judge path keeps running batches of 2,000
-  records on the event loop. Reported: the reload's wall time, and the longest gap between
-  two judged batches during it next to the usual gap, i.e. whether consumption paused.
+- hot reload: a worker's `Reloader` notices an edit (100 new entries), loads and builds the
+  lists in its thread and swaps the new core in; with the worker idle, and while its judge
+  path keeps running batches of 2,000 records on the event loop (then also with nothing
+  cached, as at start-up). Reported: the reload's wall time, and the longest gap between two
+  judged batches during it next to the usual gap, i.e. whether consumption paused.
 
 Results go to benchmarks/RESULTS.md.
 """
@@ -22,14 +23,17 @@ import argparse
 import asyncio
 import gc
 import itertools
+import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
 from benchmarks.common import (
+    HIRAGANA,
     http_status,
     judge_throughput,
     machine,
@@ -47,7 +51,7 @@ from pipeline.matcher import Matcher
 from pipeline.metrics import Metrics
 from pipeline.reload import Reloader
 from pipeline.sample import generate
-from pipeline.wordlists import load_wordlists
+from pipeline.wordlists import clear_term_cache, load_wordlists
 from pipeline.worker import FilterWorker
 from tests.processes import process_rss, spawn
 
@@ -57,8 +61,28 @@ def with_lists(config: Config, directory: Path) -> Config:
         config.wordlists, dir=str(directory)))
 
 
-async def reload_while_judging(config: Config, directory: Path) -> tuple[float, float, float]:
-    """Reload wall time, longest gap between judged batches during it, median gap before."""
+def add_entries(directory: Path, count: int, seed: int) -> None:
+    """An operator's edit: `count` new watch entries appended to the synthetic list."""
+    rng = random.Random(seed)
+    lines = ["".join(rng.choice(HIRAGANA) for _ in range(8)) + "\twatch\tsynthetic\t"
+             for _ in range(count)]
+    path = directory / "synthetic.tsv"
+    path.write_text(path.read_text(encoding="utf-8") + "\n".join(lines) + "\n",
+                    encoding="utf-8")
+
+
+class Reload(NamedTuple):
+    seconds: float
+    longest_gap_s: float
+    usual_gap_s: float
+
+
+async def timed_reload(config: Config, directory: Path, *, judging: bool, cold: bool,
+                       seed: int) -> Reload:
+    """Edit the lists and time the `Reloader` until the new core is in. With `judging`, the
+    worker's judge path keeps running batches on the event loop meanwhile, and the gaps
+    between judged batches show whether consumption paused. `cold` forgets the term forms
+    that earlier loads cached, as if every term were new."""
     metrics = Metrics()
     worker = FilterWorker(config, build_core(config, metrics), metrics)
     reloader = Reloader(config, metrics, build_core, worker.set_core)
@@ -73,11 +97,13 @@ async def reload_while_judging(config: Config, directory: Path) -> tuple[float, 
                 judged.append(time.perf_counter())
                 await asyncio.sleep(0)  # the worker awaits I/O between batches
 
-    task = asyncio.create_task(judge())
+    task = asyncio.create_task(judge()) if judging else None
     await asyncio.sleep(1.0)
     before = [b - a for a, b in itertools.pairwise(judged)]
-    path = directory / "synthetic.tsv"
-    path.write_text(path.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    add_entries(directory, 100, seed)
+    if cold:
+        clear_term_cache()
+    gc.collect()
     old = worker.core
     started = time.perf_counter()
     assert await reloader.check(), "the reloader did not see the change"
@@ -85,11 +111,12 @@ async def reload_while_judging(config: Config, directory: Path) -> tuple[float, 
     assert worker.core is not old
     await asyncio.sleep(0.5)
     stop.set()
+    if task is None:
+        return Reload(ended - started, 0.0, 0.0)
     await task
     during = [t for t in judged if started <= t <= ended + 0.5]
-    marks = [started, *during]
-    gaps = [b - a for a, b in itertools.pairwise(marks)]
-    return ended - started, max(gaps), statistics.median(before)
+    gaps = [b - a for a, b in itertools.pairwise([started, *during])]
+    return Reload(ended - started, max(gaps), statistics.median(before))
 
 
 async def worker_rss(config: Config, log: Path) -> int:
@@ -110,7 +137,7 @@ async def worker_rss(config: Config, log: Path) -> int:
         stop_all([proc])
 
 
-Row = tuple[int, float, float, int, int, float, float, float, float]
+Row = tuple[int, float, float, int, int, Reload, Reload, Reload, float]
 
 
 async def run(sizes: list[int]) -> list[Row]:
@@ -135,18 +162,23 @@ async def run(sizes: list[int]) -> list[Row]:
                 automaton = rss_bytes() - before
                 del matcher
                 rss = await worker_rss(config, Path(tmp) / f"worker-{size}.log")
-                reload_s, longest_gap, usual_gap = await reload_while_judging(config, directory)
+                idle = await timed_reload(config, directory, judging=False, cold=False, seed=1)
+                busy = await timed_reload(config, directory, judging=True, cold=False, seed=2)
+                cold = await timed_reload(config, directory, judging=True, cold=True, seed=3)
+                gc.collect()  # the reload tests' cores and batches
                 metrics = Metrics()
                 core_rate = judge_throughput(
                     FilterWorker(config, build_core(config, metrics), metrics),
                     record_batches(generate(20_000, **STREAM), config, 2_000),  # type: ignore[arg-type]
                     3)
-                rows.append((len(wordlist.entries), load_s, build_s, automaton, rss, reload_s,
-                             longest_gap, usual_gap, core_rate))
+                rows.append((len(wordlist.entries), load_s, build_s, automaton, rss, idle, busy,
+                             cold, core_rate))
                 print(f"{len(wordlist.entries):>7,} entries: load {load_s:.3f}s build "
                       f"{build_s:.3f}s automaton {automaton / 2**20:.1f} MiB worker RSS "
-                      f"{rss / 2**20:.0f} MiB reload {reload_s:.3f}s longest gap "
-                      f"{longest_gap * 1000:.0f} ms (usual {usual_gap * 1000:.0f} ms) core "
+                      f"{rss / 2**20:.0f} MiB reload idle {idle.seconds:.3f}s, judging "
+                      f"{busy.seconds:.3f}s (longest gap {busy.longest_gap_s * 1000:.0f} ms, "
+                      f"usual {busy.usual_gap_s * 1000:.0f} ms), cold {cold.seconds:.3f}s "
+                      f"(longest gap {cold.longest_gap_s * 1000:.0f} ms); core "
                       f"{core_rate:,.0f} records/s", flush=True)
     finally:
         broker.stop()
@@ -160,22 +192,28 @@ def main() -> None:
     args = parser.parse_args()
     rows = asyncio.run(run([int(s) for s in args.sizes.split(",")]))
     table = ["| entries | load + normalize (s) | automaton build (s) | automaton memory (MiB) | "
-             "worker RSS (MiB) | hot reload (s) | longest batch gap during reload (ms) | "
-             "usual gap (ms) | filter core (records/s) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for entries, load_s, build_s, automaton, rss, reload_s, gap, usual, rate in rows:
+             "worker RSS (MiB) | reload, idle (s) | reload, judging (s) | longest / usual "
+             "batch gap (ms) | cold reload, judging (s) | its longest gap (ms) | "
+             "filter core (records/s) |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for entries, load_s, build_s, automaton, rss, idle, busy, cold, rate in rows:
         table.append(f"| {entries:,} | {load_s:.3f} | {build_s:.3f} | "
-                     f"{automaton / 2**20:.1f} | {rss / 2**20:.0f} | {reload_s:.3f} | "
-                     f"{gap * 1000:.0f} | {usual * 1000:.0f} | {rate:,.0f} |")
+                     f"{automaton / 2**20:.1f} | {rss / 2**20:.0f} | {idle.seconds:.3f} | "
+                     f"{busy.seconds:.3f} | {busy.longest_gap_s * 1000:.0f} / "
+                     f"{busy.usual_gap_s * 1000:.0f} | {cold.seconds:.3f} | "
+                     f"{cold.longest_gap_s * 1000:.0f} | {rate:,.0f} |")
     body = (f"Command: `.venv/bin/python -m benchmarks.lists --sizes {args.sizes}`.\n\n"
             f"Machine: {machine()}.\n\nShipped lists plus synthetic entries written as TSV "
             "(`benchmarks/common.py`), default engine. Automaton memory is the RSS growth "
             "while building (approximate). Worker RSS is a real `mimamori run` process "
-            "joined to a group on the embedded broker. Hot reload is the `Reloader` of a "
-            "worker loading and building the changed list in its thread and swapping it in "
-            "while the judge path runs batches of 2,000 records on the event loop; the gap "
-            "columns show whether that paused consumption (a gap is one batch plus whatever "
-            "the reload held the interpreter for).\n\n" + "\n".join(table))
+            "joined to a group on the embedded broker. A reload is the `Reloader` of a worker "
+            "noticing an edit (100 new entries appended), loading and building the lists in "
+            "its thread and swapping the new core in: once with the worker idle, once while "
+            "its judge path runs batches of 2,000 records flat out on the event loop (the "
+            "worst case: the reload thread shares the interpreter with it), and once that way "
+            "with no term forms cached from earlier loads (every term normalized again, as "
+            "at start-up). The gap columns show whether consumption paused: a gap is one "
+            "batch plus whatever the reload held the interpreter for.\n\n" + "\n".join(table))
     print(body)
     if not args.no_write:
         write_section("List size: memory, build and hot reload", body)

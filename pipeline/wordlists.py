@@ -15,28 +15,31 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
+
+import msgspec
 
 from pipeline.errors import WordlistError
-from pipeline.normalize import plain_form, track
+from pipeline.normalize import term_forms
 
 EntryMode = Literal["ng", "watch", "allow"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
 REQUIRED_COLUMNS = ("term", "mode", "category")
 _CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SITE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One wordlist entry.
+class Entry(msgspec.Struct, frozen=True, gc=False):
+    """One wordlist entry (a msgspec Struct: a 100,000-entry list builds them in milliseconds,
+    and the garbage collector need not scan them).
 
     Attributes:
         term: the term as the list author wrote it (reported in hits).
         normalized: the term after `normalize`, what the matcher looks for.
-        plain: the term's `plain_form`; an allow entry counts only where the text has it.
         runs: for each character of `normalized`, how many times the term repeats it (a text
             must repeat it at least as often: "butt" does not fire on "but").
+        plain: the term's `plain_form`; an allow entry counts only where the text has it.
         latin: whether the term is Latin-script and so matches only as a whole word.
     """
 
@@ -67,19 +70,31 @@ class Wordlist:
         return sum(1 for e in self.entries if e.mode == mode)
 
 
-def term_form(term: str) -> tuple[str, tuple[int, ...]]:
-    """A term's match-view form and the run length behind each of its characters."""
-    _, match = track(term)
-    text = match.text
-    left = len(text) - len(text.lstrip(" "))
-    right = len(text.rstrip(" "))
-    return text[left:right], tuple(match.runs[left:right])
-
-
 def is_latin_term(normalized: str) -> bool:
     """True when every letter of a normalized term is Latin script."""
+    if normalized.isascii():
+        return _ASCII_LETTER_RE.search(normalized) is not None
     letters = [c for c in normalized if c.isalpha()]
     return bool(letters) and all(ord(c) < 0x250 for c in letters)
+
+
+class _Columns(NamedTuple):
+    """Where the columns mimamori reads are in a file's rows (None: no such optional column)."""
+
+    width: int
+    term: int
+    mode: int
+    category: int
+    sites: int | None
+    priority: int | None
+    #: Categories already checked in this file (a list has a handful, used on every line).
+    categories: set[str]
+
+    @classmethod
+    def of(cls, header: dict[str, int]) -> _Columns:
+        """From a header that `_parse_header` accepted (the required columns are there)."""
+        return cls(len(header), header["term"], header["mode"], header["category"],
+                   header.get("sites"), header.get("priority"), set())
 
 
 def _parse_header(path: str, lineno: int, line: str) -> dict[str, int]:
@@ -100,37 +115,39 @@ def _parse_header(path: str, lineno: int, line: str) -> dict[str, int]:
     return index
 
 
-def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> Entry:
+class _Row(msgspec.Struct, gc=False):
+    """A data line, checked except for its term's normalization."""
+
+    line: int
+    term: str
+    mode: EntryMode
+    category: str
+    sites: frozenset[str] | None
+    priority: int | None
+
+
+def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
     cells = line.split("\t")
-    if len(cells) > len(header):
+    if len(cells) > columns.width:
         raise WordlistError(
-            path, lineno, f"{len(cells)} columns but the header has {len(header)}"
+            path, lineno, f"{len(cells)} columns but the header has {columns.width}"
         )
-
-    def cell(name: str) -> str:
-        position = header.get(name)
-        if position is None or position >= len(cells):
-            return ""
-        return cells[position].strip()
-
-    term = cell("term")
+    cells += [""] * (columns.width - len(cells))
+    term = cells[columns.term].strip()
     if not term:
         raise WordlistError(path, lineno, "term is empty")
-    normalized, runs = term_form(term)
-    if not normalized:
-        raise WordlistError(path, lineno, f"term {term!r} is empty after normalization")
-    mode = cell("mode").lower()
+    mode = cells[columns.mode].strip().lower()
     if mode not in MODES:
         raise WordlistError(
-            path, lineno, f"mode {cell('mode')!r} is not one of ng, watch, allow"
+            path, lineno, f"mode {cells[columns.mode].strip()!r} is not one of ng, watch, allow"
         )
-    category = cell("category")
-    if not _CATEGORY_RE.match(category):
+    category = cells[columns.category].strip()
+    if category not in columns.categories and not _CATEGORY_RE.match(category):
         raise WordlistError(
             path, lineno,
             f"category {category!r} must be lower-case letters, digits and _ (1-40 chars)",
         )
-    sites_cell = cell("sites")
+    sites_cell = cells[columns.sites].strip() if columns.sites is not None else ""
     sites: frozenset[str] | None = None
     if sites_cell:
         names = [s.strip() for s in sites_cell.split(",") if s.strip()]
@@ -138,7 +155,7 @@ def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> E
         if bad:
             raise WordlistError(path, lineno, f"site id {bad[0]!r} is not a valid site id")
         sites = frozenset(names)
-    priority_cell = cell("priority")
+    priority_cell = cells[columns.priority].strip() if columns.priority is not None else ""
     priority: int | None = None
     if priority_cell:
         try:
@@ -149,19 +166,52 @@ def _parse_entry(path: str, lineno: int, line: str, header: dict[str, int]) -> E
             ) from None
         if not 0 <= priority <= 100:
             raise WordlistError(path, lineno, f"priority {priority} is outside 0-100")
-    return Entry(
-        term=term,
-        normalized=normalized,
-        runs=runs,
-        plain=plain_form(term),
-        mode=mode,  # type: ignore[arg-type]  # checked against MODES above
-        category=category,
-        sites=sites,
-        priority=priority,
-        latin=is_latin_term(normalized),
-        path=path,
-        line=lineno,
-    )
+    columns.categories.add(category)
+    return _Row(lineno, term, mode, category, sites, priority)  # type: ignore[arg-type]
+
+
+class _Form(NamedTuple):
+    """What an entry derives from its term alone."""
+
+    normalized: str
+    runs: tuple[int, ...]
+    plain: str
+    latin: bool
+
+
+#: Forms of the terms that earlier loads saw: normalization is a pure function of the term, so
+#: a reload normalizes only the terms that are new to this process.
+_FORMS: dict[str, _Form] = {}
+_MAX_FORMS = 1_000_000
+
+
+def clear_term_cache() -> None:
+    """Forget the cached term forms (benchmarks measure a load from nothing with it)."""
+    _FORMS.clear()
+
+
+def _forms(terms: list[str]) -> list[_Form]:
+    forms = {term: form for term in terms if (form := _FORMS.get(term)) is not None}
+    new = [term for term in dict.fromkeys(terms) if term not in forms]
+    if new:
+        fresh = {term: _Form(f.match, f.runs, f.plain, is_latin_term(f.match))
+                 for term, f in zip(new, term_forms(new), strict=True)}
+        forms.update(fresh)
+        if len(_FORMS) + len(fresh) > _MAX_FORMS:
+            _FORMS.clear()
+        _FORMS.update(fresh)
+    return [forms[term] for term in terms]
+
+
+def _entries(path: str, rows: list[_Row]) -> list[Entry]:
+    """The rows as entries, their terms normalized together."""
+    entries: list[Entry] = []
+    for row, form in zip(rows, _forms([row.term for row in rows]), strict=True):
+        if not form.normalized:
+            raise WordlistError(path, row.line, f"term {row.term!r} is empty after normalization")
+        entries.append(Entry(row.term, form.normalized, form.runs, form.plain, row.mode,
+                             row.category, row.sites, row.priority, form.latin, path, row.line))
+    return entries
 
 
 def parse_file(path: Path) -> tuple[list[Entry], bytes]:
@@ -180,19 +230,23 @@ def parse_file(path: Path) -> tuple[list[Entry], bytes]:
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
         raise WordlistError(name, bad_line, f"not valid UTF-8 (byte {exc.start})") from None
-    header: dict[str, int] | None = None
-    entries: list[Entry] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if header is None:
-            header = _parse_header(name, lineno, line)
-            continue
-        entries.append(_parse_entry(name, lineno, line, header))
-    if header is None:
+    columns: _Columns | None = None
+    rows: list[_Row] = []
+    try:
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if columns is None:
+                columns = _Columns.of(_parse_header(name, lineno, line))
+                continue
+            rows.append(_parse_row(name, lineno, line, columns))
+    except WordlistError:
+        _entries(name, rows)  # a term above the bad line that normalizes to nothing comes first
+        raise
+    if columns is None:
         raise WordlistError(name, 0, "no header row (file is empty or only comments)")
-    return entries, raw
+    return _entries(name, rows), raw
 
 
 def list_files(directory: Path) -> list[Path]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from pipeline.normalize import normalize, track, views
+from pipeline.normalize import SENTINEL, normalize, plain_form, term_form, term_forms, track, views
 from tests.tables import read_table, unescape
 
 NORMALIZE_ROWS = read_table("normalize.tsv")
@@ -60,3 +62,19 @@ def test_table_cache_does_not_change_results() -> None:
     text = "".join(chr(cp) for cp in range(0x3000, 0x3100))
     assert views(text) == views(text)
     assert track(text)[1].text == views(text).match
+
+
+def test_term_forms_batch_agrees_with_the_tracking_path() -> None:
+    """`term_forms` (joined C-level passes) must give every term exactly what `term_form`
+    (the tracking path) gives it: repeated letters, edge spaces, empty terms, the sentinel."""
+    rng = random.Random(7)
+    alphabet = [*"abt ー~〜　ｶﾞかが\u3099はﾊﾟ1!@$-.・、ア", "\u200b", "\t", SENTINEL, "Ⅳ"]
+    terms = [unescape(row[0]) for row in NORMALIZE_ROWS]
+    terms += ["butt", "fuuuck", "  ａｂ　ｃ  ", "", "   ", "ー", "a" + SENTINEL + "b"]
+    terms += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+              for _ in range(3000)]
+    batch = term_forms(terms)
+    assert [term_form(t) for t in terms] == batch
+    assert [plain_form(t) for t in terms] == [f.plain for f in batch]
+    assert any(r > 1 for f in batch for r in f.runs)  # the repeated-letter path was taken
+    assert term_forms([]) == []

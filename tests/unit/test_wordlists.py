@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import WordlistError
-from pipeline.wordlists import load_wordlists
+from pipeline.wordlists import clear_term_cache, load_wordlists
 from tests.unit.conftest import ROOT, write_list
 
 
@@ -58,6 +58,26 @@ def test_bad_line_names_file_line_reason(
     assert info.value.path.endswith("bad.tsv")
     assert reason in info.value.reason
     assert str(info.value).startswith(f"{info.value.path}:{line}: ")
+
+
+def test_first_bad_line_is_reported_even_when_an_earlier_term_normalizes_to_nothing(
+    tmp_path: Path,
+) -> None:
+    write_list(tmp_path, "bad.tsv",
+               "しね\tng\tabuse\t\t\n\u200b\tng\tabuse\t\t\nx\tbad\tabuse\t\t\n")
+    with pytest.raises(WordlistError) as info:
+        load_wordlists(tmp_path)
+    assert (info.value.line, "is empty after normalization" in info.value.reason) == (3, True)
+
+
+def test_a_reload_from_cached_term_forms_equals_a_fresh_load(tmp_path: Path) -> None:
+    for path in (ROOT / "wordlists").glob("*.tsv"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    clear_term_cache()
+    fresh = load_wordlists(tmp_path)
+    cached = load_wordlists(tmp_path)
+    assert cached.entries == fresh.entries
+    assert cached.version == fresh.version
 
 
 @pytest.mark.parametrize(("content", "reason"), [
