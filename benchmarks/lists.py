@@ -51,7 +51,7 @@ from pipeline.matcher import Matcher
 from pipeline.metrics import Metrics
 from pipeline.reload import Reloader
 from pipeline.sample import generate
-from pipeline.wordlists import clear_term_cache, load_wordlists
+from pipeline.wordlists import clear_parse_cache, load_wordlists
 from pipeline.worker import FilterWorker
 from tests.processes import process_rss, spawn
 
@@ -102,7 +102,7 @@ async def timed_reload(config: Config, directory: Path, *, judging: bool, cold: 
     before = [b - a for a, b in itertools.pairwise(judged)]
     add_entries(directory, 100, seed)
     if cold:
-        clear_term_cache()
+        clear_parse_cache()
     gc.collect()
     old = worker.core
     started = time.perf_counter()

@@ -132,8 +132,14 @@ def _compose(match: re.Match[str]) -> str:
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s", "!": "i", "|": "l"})
-# Anchored at a token start: unanchored, a long run of letters costs quadratic backtracking.
-_LEET_TOKEN_RE = re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
+# A whole token of Latin letters, digits and leet symbols that holds at least one digit or
+# symbol. It starts with a token character and checks with a lookbehind placed after it that
+# this is the token's start, so the regex engine skips other characters with a fast scan
+# (Japanese text is mostly such characters); anchored at token starts, a long run of letters
+# cannot cost quadratic backtracking.
+_LEET_TOKEN_RE = re.compile(
+    r"[a-z0-9@$!|](?<![a-z0-9@$!|]{2})(?:(?<=[0-9@$!|])|[a-z0-9@$!|]*[0-9@$!|])[a-z0-9@$!|]*"
+)
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -222,7 +228,8 @@ class BatchViews:
 
 
 def _starts(joined: str) -> list[int]:
-    return list(accumulate((len(part) + 1 for part in joined.split(SENTINEL)), initial=0))
+    # C-level: a batch has thousands of texts.
+    return list(accumulate(map((1).__add__, map(len, joined.split(SENTINEL))), initial=0))
 
 
 def views_batch(texts: Sequence[str]) -> BatchViews:

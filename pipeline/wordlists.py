@@ -170,52 +170,51 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
     return _Row(lineno, term, mode, category, sites, priority)  # type: ignore[arg-type]
 
 
-class _Form(NamedTuple):
-    """What an entry derives from its term alone."""
+#: What a data line parses to: every field of its `Entry` but the place (path, line).
+_Parsed = tuple[str, str, tuple[int, ...], str, EntryMode, str, frozenset[str] | None,
+                int | None, bool]
+#: A file's column layout: its width and the positions of the columns mimamori reads.
+_Layout = tuple[int | None, ...]
+#: What the data lines of a layout parsed to, by line text.
+_Lines = dict[_Layout, dict[str, _Parsed]]
 
-    normalized: str
-    runs: tuple[int, ...]
-    plain: str
-    latin: bool
-
-
-#: Forms of the terms that earlier loads saw: normalization is a pure function of the term, so
-#: a reload normalizes only the terms that are new to this process.
-_FORMS: dict[str, _Form] = {}
-_MAX_FORMS = 1_000_000
-
-
-def clear_term_cache() -> None:
-    """Forget the cached term forms (benchmarks measure a load from nothing with it)."""
-    _FORMS.clear()
+#: The lines of the last successful load and what they parsed to. Parsing and normalization
+#: are pure functions of the line and the column layout, so a reload parses and normalizes
+#: only the lines that changed. Replaced whole after each load, so it never outgrows the lists.
+_LINES: _Lines = {}
 
 
-def _forms(terms: list[str]) -> list[_Form]:
-    forms = {term: form for term in terms if (form := _FORMS.get(term)) is not None}
-    new = [term for term in dict.fromkeys(terms) if term not in forms]
-    if new:
-        fresh = {term: _Form(f.match, f.runs, f.plain, is_latin_term(f.match))
-                 for term, f in zip(new, term_forms(new), strict=True)}
-        forms.update(fresh)
-        if len(_FORMS) + len(fresh) > _MAX_FORMS:
-            _FORMS.clear()
-        _FORMS.update(fresh)
-    return [forms[term] for term in terms]
+def clear_parse_cache() -> None:
+    """Forget the lines of the last load (benchmarks measure a load from nothing with it)."""
+    global _LINES
+    _LINES = {}
 
 
-def _entries(path: str, rows: list[_Row]) -> list[Entry]:
-    """The rows as entries, their terms normalized together."""
-    entries: list[Entry] = []
-    for row, form in zip(rows, _forms([row.term for row in rows]), strict=True):
-        if not form.normalized:
-            raise WordlistError(path, row.line, f"term {row.term!r} is empty after normalization")
-        entries.append(Entry(row.term, form.normalized, form.runs, form.plain, row.mode,
-                             row.category, row.sites, row.priority, form.latin, path, row.line))
-    return entries
+def _parsed(path: str, items: list[tuple[int, _Parsed] | _Row]) -> list[tuple[int, _Parsed]]:
+    """Line numbers and parses in line order, from lines parsed before and new rows; the new
+    rows' terms are normalized together."""
+    rows = [item for item in items if isinstance(item, _Row)]
+    forms = iter(term_forms([row.term for row in rows]))
+    done: list[tuple[int, _Parsed]] = []
+    for item in items:
+        if isinstance(item, _Row):
+            form = next(forms)
+            if not form.match:
+                raise WordlistError(path, item.line,
+                                    f"term {item.term!r} is empty after normalization")
+            done.append((item.line, (item.term, form.match, form.runs, form.plain, item.mode,
+                                     item.category, item.sites, item.priority,
+                                     is_latin_term(form.match))))
+        else:
+            done.append(item)
+    return done
 
 
-def parse_file(path: Path) -> tuple[list[Entry], bytes]:
+def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], bytes]:
     """Parse one TSV file into entries; also return its raw bytes for versioning.
+
+    Lines that the last load parsed are taken from it; `seen`, when given, receives what
+    every data line of this file parsed to.
 
     Raises:
         WordlistError: on the first bad line, naming file, line and reason.
@@ -231,7 +230,10 @@ def parse_file(path: Path) -> tuple[list[Entry], bytes]:
         bad_line = raw[: exc.start].count(b"\n") + 1
         raise WordlistError(name, bad_line, f"not valid UTF-8 (byte {exc.start})") from None
     columns: _Columns | None = None
-    rows: list[_Row] = []
+    layout: _Layout = ()
+    known: dict[str, _Parsed] = {}
+    items: list[tuple[int, _Parsed] | _Row] = []
+    lines: list[str] = []
     try:
         for lineno, line in enumerate(text.splitlines(), start=1):
             stripped = line.strip()
@@ -239,14 +241,22 @@ def parse_file(path: Path) -> tuple[list[Entry], bytes]:
                 continue
             if columns is None:
                 columns = _Columns.of(_parse_header(name, lineno, line))
+                layout = tuple(columns[:6])
+                known = _LINES.get(layout, {})
                 continue
-            rows.append(_parse_row(name, lineno, line, columns))
+            lines.append(line)
+            parsed = known.get(line)
+            items.append((lineno, parsed) if parsed is not None
+                         else _parse_row(name, lineno, line, columns))
     except WordlistError:
-        _entries(name, rows)  # a term above the bad line that normalizes to nothing comes first
+        _parsed(name, items)  # a term above the bad line that normalizes to nothing comes first
         raise
     if columns is None:
         raise WordlistError(name, 0, "no header row (file is empty or only comments)")
-    return _entries(name, rows), raw
+    done = _parsed(name, items)
+    if seen is not None:
+        seen.setdefault(layout, {}).update(zip(lines, (p for _, p in done), strict=True))
+    return [Entry(*parsed, name, lineno) for lineno, parsed in done], raw
 
 
 def list_files(directory: Path) -> list[Path]:
@@ -266,13 +276,16 @@ def load_wordlists(directory: Path) -> Wordlist:
         WordlistError: the first problem found; nothing is returned, so a caller that holds a
             good list keeps it.
     """
+    global _LINES
     digest = hashlib.sha256()
     entries: list[Entry] = []
     files = list_files(directory)
+    seen: _Lines = {}
     for path in files:
-        file_entries, raw = parse_file(path)
+        file_entries, raw = parse_file(path, seen)
         entries.extend(file_entries)
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
+    _LINES = seen
     warnings = _find_duplicates(entries) + _find_dead_entries(entries)
     return Wordlist(
         entries=tuple(entries),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import WordlistError
-from pipeline.wordlists import clear_term_cache, load_wordlists
+from pipeline.wordlists import clear_parse_cache, load_wordlists
 from tests.unit.conftest import ROOT, write_list
 
 
@@ -73,11 +73,29 @@ def test_first_bad_line_is_reported_even_when_an_earlier_term_normalizes_to_noth
 def test_a_reload_from_cached_term_forms_equals_a_fresh_load(tmp_path: Path) -> None:
     for path in (ROOT / "wordlists").glob("*.tsv"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    clear_term_cache()
+    clear_parse_cache()
     fresh = load_wordlists(tmp_path)
     cached = load_wordlists(tmp_path)
     assert cached.entries == fresh.entries
     assert cached.version == fresh.version
+
+
+def test_a_reload_parses_changed_lines_and_header_layouts_again(tmp_path: Path) -> None:
+    path = write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nばか\twatch\tabuse\t\t\n")
+    load_wordlists(tmp_path)
+    path.write_text("term\tmode\tcategory\tsites\tpriority\n"
+                    "# a new first line\nしね\twatch\tabuse\t\t70\nばか\twatch\tabuse\t\t\n")
+    entries = load_wordlists(tmp_path).entries
+    assert [(e.term, e.mode, e.priority, e.line) for e in entries] == [
+        ("しね", "watch", 70, 3), ("ばか", "watch", None, 4)]
+    # The same line under another header means other columns: it is parsed again.
+    path.write_text("term\tmode\tcategory\tpriority\tsites\nしね\twatch\tabuse\t\t70\n")
+    [entry] = load_wordlists(tmp_path).entries
+    assert (entry.priority, entry.sites) == (None, frozenset({"70"}))
+    path.write_text("term\tmode\tcategory\tsites\tpriority\nばか\twatch\tabuse\t\t\n"
+                    "しね\tbad\tabuse\t\t\n")
+    with pytest.raises(WordlistError, match="mode 'bad'"):
+        load_wordlists(tmp_path)
 
 
 @pytest.mark.parametrize(("content", "reason"), [
