@@ -3,9 +3,8 @@ broker's own floor.
 
     .venv/bin/python -m benchmarks.latency [--rates 5000,10000,20000] [--seconds 30]
 
-For each offered rate and each kind of consumer, a fresh embedded broker and:
+For each offered rate and each kind of consumer, a fresh embedded broker and one process:
 
-- hop: nothing between; this script reads the posts topic itself (one broker hop);
 - passthrough (`benchmarks/passthrough.py`): consume, copy every record to an output topic,
   acknowledge, commit, with the worker's own client settings: the floor of two hops through
   the broker;
@@ -130,9 +129,7 @@ async def measure(args: argparse.Namespace, kind: str, rate: int, seed: int,
             kafka=msgspec.structs.replace(config.kafka,
                                           fetch_max_wait_ms=args.fetch_max_wait_ms))
         await ensure_topics(config)
-        if kind == "hop":
-            outputs = [config.topics.posts]
-        elif kind == "passthrough":
+        if kind == "passthrough":
             outputs = [f"{config.topics.posts}.copy"]
             await ensure_topics(config, outputs)
             process = spawn(["benchmarks.passthrough", outputs[0]], config, log)
@@ -155,7 +152,7 @@ async def measure(args: argparse.Namespace, kind: str, rate: int, seed: int,
         # Warm up until the process has joined its group and outputs flow.
         deadline = time.monotonic() + 60
         while not probe.samples:
-            if time.monotonic() > deadline or (process is not None and process.poll() is not None):
+            if time.monotonic() > deadline or process.poll() is not None:
                 raise SystemExit(f"no output from the {kind}:\n{tail(log)}")
             await probe.send(producer, 200, 0.5, seed=1)
             await asyncio.sleep(0.5)
@@ -183,8 +180,8 @@ def main() -> None:
                         help="offered posts/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--kinds", default="hop,passthrough,filter",
-                        help="comma-separated: hop, passthrough, filter (default all three)")
+    parser.add_argument("--kinds", default="passthrough,filter",
+                        help="what consumes the stream: passthrough, filter or both")
     parser.add_argument("--fetch-max-wait-ms", type=int, default=Config().kafka.fetch_max_wait_ms,
                         help="kafka.fetch_max_wait_ms of the passthrough and the worker "
                              "(default: the default)")
@@ -217,10 +214,8 @@ def main() -> None:
             f"Machine: {machine()}. Broker, one consuming process and the load generator "
             "share it.\n\nTime from the producer's `send` of a post to the arrival of its "
             "output at a consumer of the output topics, " f"{args.seconds:g} s at each rate, "
-            "each row on a fresh broker. hop: the posts read back from their own topic (one "
-            "broker hop, no process between); passthrough: every record copied to one "
-            "output topic by a consume-produce-commit process with the worker's client "
-            "settings (the floor of two hops); filter: the worker's Actions and review "
+            "each row on a fresh broker. passthrough: every record copied to one output "
+            "topic (the floor of two broker hops); filter: the worker's Actions and review "
             "items (10% of posts written to hit).\n\n" + "\n".join(rows))
     print(body)
     if not args.no_write:
