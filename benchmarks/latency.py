@@ -15,7 +15,9 @@ as posts arrive; producer linger 1 ms), reads the output topics, and for every o
 the time from the `send` of its post to its arrival at this consumer: what a site sees. The
 stream is the benchmark stream with 10% of posts written to hit (more samples for the tail).
 The p99 is also given per 5-second window, first and last, because the embedded broker's
-memory storage slows down as its log grows. Results go to benchmarks/RESULTS.md.
+memory storage slows down as its log grows. `--bootstrap-servers` runs the same on a real
+cluster (for example `docker compose up kafka`) with fresh topics per row. Results go to
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -117,12 +119,17 @@ class Result:
 
 async def measure(args: argparse.Namespace, kind: str, rate: int, seed: int,
                   log: Path) -> Result:
-    """One kind at one rate on a fresh broker."""
-    broker = EmbeddedBroker(startup_timeout_s=30)
-    await broker.start()
+    """One kind at one rate on a fresh embedded broker, or on fresh topics of the cluster
+    named by `--bootstrap-servers`."""
+    broker = None
+    bootstrap = args.bootstrap_servers
+    if not bootstrap:
+        broker = EmbeddedBroker(startup_timeout_s=30)
+        await broker.start()
+        bootstrap = broker.bootstrap_servers
     process = None
     try:
-        config = bench_config(broker.bootstrap_servers, args.partitions)
+        config = bench_config(bootstrap, args.partitions)
         config = msgspec.structs.replace(
             config,
             metrics=msgspec.structs.replace(config.metrics, port=free_port("127.0.0.1")),
@@ -167,7 +174,8 @@ async def measure(args: argparse.Namespace, kind: str, rate: int, seed: int,
     finally:
         if process is not None:
             stop_all([process])
-        broker.stop()
+        if broker is not None:
+            broker.stop()
 
 
 def ms(seconds: float) -> str:
@@ -185,6 +193,9 @@ def main() -> None:
     parser.add_argument("--fetch-max-wait-ms", type=int, default=Config().kafka.fetch_max_wait_ms,
                         help="kafka.fetch_max_wait_ms of the passthrough and the worker "
                              "(default: the default)")
+    parser.add_argument("--bootstrap-servers", default="",
+                        help="measure on this Kafka cluster (fresh topics per row) instead of "
+                             "a fresh embedded broker per row, e.g. the docker-compose Kafka")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -209,12 +220,17 @@ def main() -> None:
                     f"{ms(statistics.median(a))} | {ms(percentile(a, 0.9))} | "
                     f"{ms(percentile(a, 0.99))} | {ms(max(a))} | {ms(r.window_p99(0))} | "
                     f"{ms(r.window_p99(-1))} |")
+    cluster = f" --bootstrap-servers {args.bootstrap_servers}" if args.bootstrap_servers else ""
+    where = (f"on fresh topics of the cluster at {args.bootstrap_servers}" if cluster else
+             "on a fresh embedded broker, which shares the machine with one consuming process "
+             "and the load generator")
     body = (f"Command: `.venv/bin/python -m benchmarks.latency --rates {args.rates} "
-            f"--seconds {args.seconds:g} --fetch-max-wait-ms {args.fetch_max_wait_ms}`.\n\n"
-            f"Machine: {machine()}. Broker, one consuming process and the load generator "
-            "share it.\n\nTime from the producer's `send` of a post to the arrival of its "
-            "output at a consumer of the output topics, " f"{args.seconds:g} s at each rate, "
-            "each row on a fresh broker. passthrough: every record copied to one output "
+            f"--seconds {args.seconds:g} --fetch-max-wait-ms {args.fetch_max_wait_ms}"
+            f"{cluster}`.\n\n"
+            f"Machine: {machine()}.\n\nTime from the producer's `send` of a post to the "
+            "arrival of its output at a consumer of the output topics, "
+            f"{args.seconds:g} s at each rate, each row {where}. passthrough: every record "
+            "copied to one output "
             "topic (the floor of two broker hops); filter: the worker's Actions and review "
             "items (10% of posts written to hit).\n\n" + "\n".join(rows))
     print(body)
