@@ -81,8 +81,8 @@ async def timed_reload(config: Config, directory: Path, *, judging: bool, cold: 
                        seed: int) -> Reload:
     """Edit the lists and time the `Reloader` until the new core is in. With `judging`, the
     worker's judge path keeps running batches on the event loop meanwhile, and the gaps
-    between judged batches show whether consumption paused. `cold` forgets the term forms
-    that earlier loads cached, as if every term were new."""
+    between judged batches show whether consumption paused. `cold` forgets what the last
+    load parsed, so every line is parsed and normalized again, as at start-up."""
     metrics = Metrics()
     worker = FilterWorker(config, build_core(config, metrics), metrics)
     reloader = Reloader(config, metrics, build_core, worker.set_core)
@@ -152,6 +152,7 @@ async def run(sizes: list[int]) -> list[Row]:
                 directory = write_wordlist_dir(size, Path(tmp) / str(size))
                 config = with_lists(base, directory)
                 gc.collect()
+                clear_parse_cache()  # the smaller lists share their first lines with this one
                 started = time.perf_counter()
                 wordlist = load_wordlists(directory)
                 load_s = time.perf_counter() - started
