@@ -230,9 +230,8 @@ def main() -> None:
             f"Machine: {machine()}.\n\nTime from the producer's `send` of a post to the "
             "arrival of its output at a consumer of the output topics, "
             f"{args.seconds:g} s at each rate, each row {where}. passthrough: every record "
-            "copied to one output "
-            "topic (the floor of two broker hops); filter: the worker's Actions and review "
-            "items (10% of posts written to hit).\n\n" + "\n".join(rows))
+            "copied to one output topic (the floor of two broker hops); filter: the worker's "
+            "Actions and review items (10% of posts written to hit).\n\n" + "\n".join(rows))
     print(body)
     if not args.no_write:
         write_section("Produce-to-Action latency", body)

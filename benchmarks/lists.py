@@ -212,8 +212,8 @@ def main() -> None:
             "its thread and swapping the new core in: once with the worker idle, once while "
             "its judge path runs batches of 2,000 records flat out on the event loop (the "
             "worst case: the reload thread shares the interpreter with it), and once that way "
-            "with no term forms cached from earlier loads (every term normalized again, as "
-            "at start-up). The gap columns show whether consumption paused: a gap is one "
+            "with nothing kept from the last load (every line parsed and normalized again, "
+            "as at start-up). The gap columns show whether consumption paused: a gap is one "
             "batch plus whatever the reload held the interpreter for.\n\n" + "\n".join(table))
     print(body)
     if not args.no_write:

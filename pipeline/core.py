@@ -8,13 +8,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import NamedTuple
 
 from pipeline.config import Config
 from pipeline.detectors import Span, detect_contacts, might_contain_contacts
 from pipeline.matcher import Matcher, RawHit
-from pipeline.normalize import SENTINEL, track, views, views_batch
+from pipeline.normalize import SENTINEL, text_starts, track, views, views_batch
 from pipeline.policy import decide, report_priority, verdict_of
 from pipeline.schemas import (
     Action,
@@ -91,10 +90,10 @@ class FilterCore:
         keep = [i for i, part in enumerate(parts) if might_contain_contacts(part)]
         if not keep:
             return {}
-        starts = list(accumulate((len(parts[i]) + 1 for i in keep), initial=0))
+        kept = [parts[i] for i in keep]
+        starts = text_starts(kept)
         contacts: dict[int, list[Span]] = {}
-        for name, start, end in detect_contacts(SENTINEL.join(parts[i] for i in keep),
-                                                self._detectors):
+        for name, start, end in detect_contacts(SENTINEL.join(kept), self._detectors):
             j = bisect_right(starts, start) - 1
             contacts.setdefault(keep[j], []).append((name, start - starts[j], end - starts[j]))
         return contacts

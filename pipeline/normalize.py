@@ -227,9 +227,10 @@ class BatchViews:
     match_starts: list[int]
 
 
-def _starts(joined: str) -> list[int]:
-    # C-level: a batch has thousands of texts.
-    return list(accumulate(map((1).__add__, map(len, joined.split(SENTINEL))), initial=0))
+def text_starts(parts: Sequence[str]) -> list[int]:
+    """Where each of `parts` starts once they are joined by `SENTINEL`, then one past the end
+    of the last (C-level: a batch has thousands of parts)."""
+    return list(accumulate(map((1).__add__, map(len, parts)), initial=0))
 
 
 def views_batch(texts: Sequence[str]) -> BatchViews:
@@ -238,7 +239,7 @@ def views_batch(texts: Sequence[str]) -> BatchViews:
     No text may contain `SENTINEL` (the caller normalizes such a text on its own).
     """
     joined = views(SENTINEL.join(texts))
-    return BatchViews(joined.base, joined.match, _starts(joined.match))
+    return BatchViews(joined.base, joined.match, text_starts(joined.match.split(SENTINEL)))
 
 
 def normalize(text: str) -> str:

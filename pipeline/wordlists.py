@@ -78,6 +78,10 @@ def is_latin_term(normalized: str) -> bool:
     return bool(letters) and all(ord(c) < 0x250 for c in letters)
 
 
+#: A file's column layout: its width and the positions of the columns mimamori reads.
+_Layout = tuple[int | None, ...]
+
+
 class _Columns(NamedTuple):
     """Where the columns mimamori reads are in a file's rows (None: no such optional column)."""
 
@@ -89,6 +93,11 @@ class _Columns(NamedTuple):
     priority: int | None
     #: Categories already checked in this file (a list has a handful, used on every line).
     categories: set[str]
+
+    @property
+    def layout(self) -> _Layout:
+        """What a line's parse depends on besides its text."""
+        return self.width, self.term, self.mode, self.category, self.sites, self.priority
 
     @classmethod
     def of(cls, header: dict[str, int]) -> _Columns:
@@ -173,8 +182,6 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
 #: What a data line parses to: every field of its `Entry` but the place (path, line).
 _Parsed = tuple[str, str, tuple[int, ...], str, EntryMode, str, frozenset[str] | None,
                 int | None, bool]
-#: A file's column layout: its width and the positions of the columns mimamori reads.
-_Layout = tuple[int | None, ...]
 #: What the data lines of a layout parsed to, by line text.
 _Lines = dict[_Layout, dict[str, _Parsed]]
 
@@ -241,7 +248,7 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
                 continue
             if columns is None:
                 columns = _Columns.of(_parse_header(name, lineno, line))
-                layout = tuple(columns[:6])
+                layout = columns.layout
                 known = _LINES.get(layout, {})
                 continue
             lines.append(line)
