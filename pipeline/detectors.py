@@ -128,9 +128,17 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "messaging_id": _finditer("messaging_id", _ID_RE),
 }
 
-# A cheap pre-check: with none of these, no detector can fire.
+# A cheap pre-check: with none of these, no detector can fire. The words are matched as their
+# first letter followed by a check of which letter it was, so that the whole pattern starts with
+# one character class and the regex engine skips other characters with a fast scan (spelled as
+# alternatives, it was tried at every position: twice as slow).
+_TRIGGER_CHARS = "0-9@:=.〇零一二三四五六七八九"
+_TRIGGER_WORDS = ("ぜろ", "れい", "まる", "zero", "あっと", "どっと", "dot")
 _TRIGGER_RE = re.compile(
-    r"[0-9@:=.〇零一二三四五六七八九]|ぜろ|れい|まる|zero|あっと|どっと|dot|\bat\b"
+    f"[{_TRIGGER_CHARS}{''.join(w[0] for w in _TRIGGER_WORDS)}a]"
+    f"(?:(?<=[{_TRIGGER_CHARS}])"
+    + "".join(f"|(?<={w[0]}){w[1:]}" for w in _TRIGGER_WORDS)
+    + r"|(?<=a)t\b(?<!\wat))"  # the word "at"
 )
 
 

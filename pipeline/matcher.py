@@ -12,6 +12,7 @@ alone; only when it finds something does the caller build the tracked views and 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -109,11 +110,9 @@ class Matcher:
         self.version = wordlist.version
         self.engine_name = engine
         self._entries: Sequence[Entry] = wordlist.entries
-        by_key: dict[str, list[int]] = {}
-        for index, entry in enumerate(self._entries):
-            by_key.setdefault(entry.normalized, []).append(index)
+        by_key = _entries_by_key([entry.normalized for entry in self._entries])
         #: Entry indices behind each engine key (one key may serve several entries).
-        self._key_entries: list[tuple[int, ...]] = [tuple(v) for v in by_key.values()]
+        self._key_entries: list[tuple[int, ...]] = list(by_key.values())
         self._engine: Engine = ENGINES[engine](list(by_key))
         #: Review priority set by list entries, by (term, category).
         self.priorities: dict[tuple[str, str], int] = {
@@ -172,6 +171,20 @@ class Matcher:
                 if not any(a_start <= h.start and h.end <= a_end for a_start, a_end in allows)
             ]
         return hits
+
+
+def _entries_by_key(keys: list[str]) -> dict[str, tuple[int, ...]]:
+    """The indices of `keys` by key, keys in order of first appearance. Built at C level but
+    for the few keys that serve several entries, so a reload of a big list stays short."""
+    # Each key -> (its last index,); for a key that serves one entry, its only index.
+    by_key: dict[str, tuple[int, ...]] = dict(zip(keys, zip(range(len(keys))), strict=True))
+    if len(by_key) < len(keys):
+        shared: dict[str, list[int]] = {k: [] for k, n in Counter(keys).items() if n > 1}
+        for index, key in enumerate(keys):
+            if key in shared:
+                shared[key].append(index)
+        by_key.update((key, tuple(indices)) for key, indices in shared.items())
+    return by_key
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:

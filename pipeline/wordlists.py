@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import attrgetter
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import msgspec
 
@@ -67,7 +69,7 @@ class Wordlist:
 
     def count(self, mode: str) -> int:
         """How many entries have this mode."""
-        return sum(1 for e in self.entries if e.mode == mode)
+        return list(map(attrgetter("mode"), self.entries)).count(mode)
 
 
 def is_latin_term(normalized: str) -> bool:
@@ -197,31 +199,32 @@ def clear_parse_cache() -> None:
     _LINES = {}
 
 
-def _parsed(path: str, items: list[tuple[int, _Parsed] | _Row]) -> list[tuple[int, _Parsed]]:
-    """Line numbers and parses in line order, from lines parsed before and new rows; the new
-    rows' terms are normalized together."""
-    rows = [item for item in items if isinstance(item, _Row)]
-    forms = iter(term_forms([row.term for row in rows]))
-    done: list[tuple[int, _Parsed]] = []
-    for item in items:
-        if isinstance(item, _Row):
-            form = next(forms)
-            if not form.match:
-                raise WordlistError(path, item.line,
-                                    f"term {item.term!r} is empty after normalization")
-            done.append((item.line, (item.term, form.match, form.runs, form.plain, item.mode,
-                                     item.category, item.sites, item.priority,
-                                     is_latin_term(form.match))))
-        else:
-            done.append(item)
-    return done
+def _normalized(path: str, rows: list[_Row]) -> list[_Parsed]:
+    """What each new row parses to; the rows' terms are normalized together.
+
+    Raises:
+        WordlistError: the first row whose term normalizes to nothing.
+    """
+    parsed: list[_Parsed] = []
+    for row, form in zip(rows, term_forms([row.term for row in rows]), strict=True):
+        if not form.match:
+            raise WordlistError(path, row.line, f"term {row.term!r} is empty after normalization")
+        parsed.append((row.term, form.match, form.runs, form.plain, row.mode, row.category,
+                       row.sites, row.priority, is_latin_term(form.match)))
+    return parsed
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
 
 
 def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], bytes]:
     """Parse one TSV file into entries; also return its raw bytes for versioning.
 
-    Lines that the last load parsed are taken from it; `seen`, when given, receives what
-    every data line of this file parsed to.
+    Lines that the last load parsed are taken from it, looked up all at once; only the others
+    go through the Python-level parsing. `seen`, when given, receives what every data line of
+    this file parsed to.
 
     Raises:
         WordlistError: on the first bad line, naming file, line and reason.
@@ -236,34 +239,33 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
         raise WordlistError(name, bad_line, f"not valid UTF-8 (byte {exc.start})") from None
-    columns: _Columns | None = None
-    layout: _Layout = ()
-    known: dict[str, _Parsed] = {}
-    items: list[tuple[int, _Parsed] | _Row] = []
-    lines: list[str] = []
-    try:
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            if columns is None:
-                columns = _Columns.of(_parse_header(name, lineno, line))
-                layout = columns.layout
-                known = _LINES.get(layout, {})
-                continue
-            lines.append(line)
-            parsed = known.get(line)
-            items.append((lineno, parsed) if parsed is not None
-                         else _parse_row(name, lineno, line, columns))
-    except WordlistError:
-        _parsed(name, items)  # a term above the bad line that normalizes to nothing comes first
-        raise
-    if columns is None:
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines) if not _is_comment(line)), None)
+    if header is None:
         raise WordlistError(name, 0, "no header row (file is empty or only comments)")
-    done = _parsed(name, items)
+    columns = _Columns.of(_parse_header(name, header + 1, lines[header]))
+    first = header + 2  # the line number of body[0]
+    body = lines[header + 1:]
+    # What each line parsed to at the last load; None for a new line, blank line or comment.
+    found: list[_Parsed | None] = list(map(_LINES.get(columns.layout, {}).get, body))
+    rows: list[_Row] = []
+    for i in [i for i, parsed in enumerate(found) if parsed is None]:
+        if _is_comment(body[i]):
+            continue
+        try:
+            rows.append(_parse_row(name, first + i, body[i], columns))
+        except WordlistError:
+            _normalized(name, rows)  # a term above the bad line that normalizes to nothing
+            raise
+    for row, parsed in zip(rows, _normalized(name, rows), strict=True):
+        found[row.line - first] = parsed
+    # Blank lines and comments are the Nones left; `compress` drops them at C level.
+    parses = cast("list[_Parsed]", list(compress(found, found)))
     if seen is not None:
-        seen.setdefault(layout, {}).update(zip(lines, (p for _, p in done), strict=True))
-    return [Entry(*parsed, name, lineno) for lineno, parsed in done], raw
+        seen.setdefault(columns.layout, {}).update(
+            zip(compress(body, found), parses, strict=True))
+    return [Entry(*parsed, name, lineno) for lineno, parsed
+            in zip(compress(count(first), found), parses, strict=True)], raw
 
 
 def list_files(directory: Path) -> list[Path]:
@@ -328,6 +330,8 @@ def _find_dead_entries(entries: list[Entry]) -> list[str]:
 
 
 def _find_duplicates(entries: list[Entry]) -> list[str]:
+    if len(set(map(attrgetter("normalized"), entries))) == len(entries):
+        return []  # no two entries share a term: the usual case, checked at C level
     seen: dict[tuple[str, str, str, frozenset[str] | None], Entry] = {}
     warnings: list[str] = []
     for entry in entries:

@@ -346,11 +346,12 @@ class FilterWorker:
                     self._to_dlq(record, exc.reason, exc.message)
                 except Exception as exc:  # a bug must not block the partition: DLQ it, loudly
                     self._internal_error(record, exc)
+        clean = 0
         for (record, post), post_hits in zip(posts, self._hits_of(posts), strict=True):
             if post_hits is None:
                 continue  # already sent to the DLQ
             if not post_hits:  # the common case: nothing to build
-                verdicts["clean"] += 1
+                clean += 1
                 continue
             try:
                 result = core.process_post(post, now, post_hits)
@@ -361,6 +362,8 @@ class FilterWorker:
             verdicts[result.verdict] += 1
             for h in result.hits:
                 hits[(h.mode, h.category)] += 1
+        if clean:
+            verdicts["clean"] += clean
         total = sum(consumed.values())
         m.record_seconds.observe((time.perf_counter() - started) / max(1, total))
         for outcome, n in verdicts.items():

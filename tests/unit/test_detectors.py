@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from pipeline.detectors import detect_contacts
+from pipeline.detectors import detect_contacts, might_contain_contacts
 from pipeline.normalize import views
 
 
@@ -70,3 +73,18 @@ def test_ordinary_text_does_not_fire(text: str) -> None:
 
 def test_domain_inside_mail_address_is_one_hit() -> None:
     assert kinds("hana@example.com") == ["email"]
+
+
+def test_trigger_is_the_plainly_spelled_one() -> None:
+    """The trigger pattern is written for speed; it must find exactly what the plain spelling
+    of the same triggers finds, word boundaries of "at" included."""
+    plain = re.compile(
+        r"[0-9@:=.〇零一二三四五六七八九]|ぜろ|れい|まる|zero|あっと|どっと|dot|\bat\b"
+    )
+    rng = random.Random(5)
+    alphabet = [*"atzerodぜろれいまるあっとど九5:= .x_", "\ue000", "ー"]
+    texts = ["at", "cat", "at_", "a t", "hat at", "ぜ", "ろ", "ze ro", "どっ", "", "見てat"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
+              for _ in range(20_000)]
+    for text in texts:
+        assert might_contain_contacts(text) == (plain.search(text) is not None), repr(text)

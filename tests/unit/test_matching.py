@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
+from pipeline.matcher import Matcher, _entries_by_key
 from pipeline.policy import verdict_of
 from pipeline.wordlists import load_wordlists
 from tests.tables import read_table, unescape
@@ -93,3 +93,11 @@ def test_every_list_entry_catches_its_own_plain_form(default_core: FilterCore) -
         if entry.mode == "allow":
             continue
         assert entry.term in {h.term for h in hits}, entry
+
+
+def test_entries_by_key_groups_shared_keys_in_order() -> None:
+    keys = ["b", "a", "b", "c", "a", "b"]
+    assert list(_entries_by_key(keys).items()) == [
+        ("b", (0, 2, 5)), ("a", (1, 4)), ("c", (3,))]
+    assert _entries_by_key(["x", "y"]) == {"x": (0,), "y": (1,)}
+    assert _entries_by_key([]) == {}

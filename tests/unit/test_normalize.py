@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
-from pipeline.normalize import SENTINEL, normalize, plain_form, term_form, term_forms, track, views
+from pipeline.normalize import (
+    _COMPOSE_RE,
+    _SEPARATOR_TABLE,
+    SENTINEL,
+    SEPARATORS_END,
+    _compose,
+    _compose_marks,
+    _is_separator,
+    normalize,
+    plain_form,
+    term_form,
+    term_forms,
+    track,
+    views,
+)
 from tests.tables import read_table, unescape
 
 NORMALIZE_ROWS = read_table("normalize.tsv")
@@ -78,3 +93,24 @@ def test_term_forms_batch_agrees_with_the_tracking_path() -> None:
     assert [plain_form(t) for t in terms] == [f.plain for f in batch]
     assert any(r > 1 for f in batch for r in f.runs)  # the repeated-letter path was taken
     assert term_forms([]) == []
+
+
+def test_fast_voiced_mark_composition_agrees_with_the_pattern() -> None:
+    """The fast path composes voiced marks by splitting at them, the tracking path with
+    `_COMPOSE_RE`: marks at the start, in runs, after a kana that takes only the other mark,
+    after the sentinel and after non-kana must come out the same."""
+    rng = random.Random(11)
+    alphabet = ["か", "は", "う", "あ", "ゝ", "x", " ", SENTINEL, "\u3099", "\u309a"]
+    texts = ["", "\u3099", "か\u3099\u3099", "う\u309a", "ゔ\u3099", "は\u309a\u3099は"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+              for _ in range(5000)]
+    for text in texts:
+        assert _compose_marks(text) == _COMPOSE_RE.sub(_compose, text), repr(text)
+
+
+def test_every_separator_is_in_the_prebuilt_table() -> None:
+    """The separator table is built below `SEPARATORS_END` only; no punctuation mark or
+    symbol may lie above it in this Python's Unicode database."""
+    beyond = [cp for cp in range(SEPARATORS_END, sys.maxunicode + 1) if _is_separator(chr(cp))]
+    assert beyond == []
+    assert "、。！😀★".translate(_SEPARATOR_TABLE) == "     "

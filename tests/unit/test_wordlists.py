@@ -98,6 +98,17 @@ def test_a_reload_parses_changed_lines_and_header_layouts_again(tmp_path: Path) 
         load_wordlists(tmp_path)
 
 
+def test_a_cached_reload_skips_comments_and_blank_lines_between_known_lines(
+    tmp_path: Path,
+) -> None:
+    path = write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nばか\twatch\tabuse\t\t\n")
+    load_wordlists(tmp_path)
+    path.write_text("term\tmode\tcategory\tsites\tpriority\nばか\twatch\tabuse\t\t\n\n"
+                    "  # moved\n   \nしね\tng\tabuse\t\t\nあほ\tng\tabuse\t\t\n")
+    entries = load_wordlists(tmp_path).entries
+    assert [(e.term, e.line) for e in entries] == [("ばか", 2), ("しね", 6), ("あほ", 7)]
+
+
 @pytest.mark.parametrize(("content", "reason"), [
     (b"term\tmode\n", "lacks required column(s) category"),
     (b"term\tmode\tcategory\tterm\n", "names column 'term' twice"),
