@@ -27,6 +27,7 @@ from benchmarks.common import (
     synthetic_wordlist,
     write_section,
 )
+from pipeline.app import freeze_heap
 from pipeline.config import Config
 from pipeline.core import FilterCore
 from pipeline.matcher import ENGINES, Engine, Matcher
@@ -80,6 +81,7 @@ def main() -> None:
                 raise SystemExit(f"{name} disagrees with {next(iter(ENGINES))} at {size} terms")
             built.append((size, name, build_s, memory, matcher._engine,
                           FilterWorker(config, core, Metrics()), sum(1 for r in result if r)))
+    freeze_heap()  # as `mimamori run` does after a load
     # Round-robin: each round times every engine and size once, so a slow spell of this
     # shared machine (they last seconds) lowers one sample of each, not all samples of one.
     search_s = [float("inf")] * len(built)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import itertools
 import random
@@ -44,7 +45,7 @@ from benchmarks.common import (
     write_wordlist_dir,
 )
 from benchmarks.e2e import STREAM, bench_config, stop_all
-from pipeline.app import build_core
+from pipeline.app import build_core, freeze_heap, install_core
 from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
 from pipeline.matcher import Matcher
@@ -85,7 +86,8 @@ async def timed_reload(config: Config, directory: Path, *, judging: bool, cold: 
     load parsed, so every line is parsed and normalized again, as at start-up."""
     metrics = Metrics()
     worker = FilterWorker(config, build_core(config, metrics), metrics)
-    reloader = Reloader(config, metrics, build_core, worker.set_core)
+    freeze_heap()  # as `mimamori run` does after a load
+    reloader = Reloader(config, metrics, build_core, functools.partial(install_core, worker))
     batches = record_batches(generate(20_000, **STREAM), config, 2_000)  # type: ignore[arg-type]
     judged: list[float] = []
     stop = asyncio.Event()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import logging
 import signal
 import time
@@ -43,6 +45,24 @@ def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
     return core
 
 
+def freeze_heap() -> None:
+    """Put what is alive now (modules, the loaded lists and their automaton) out of the cyclic
+    garbage collector's reach. Otherwise every full collection walks all of a big list's
+    structures: at 100,000 entries that is a 20-30 ms pause about every 40,000 records.
+
+    Frozen objects are still freed by reference counting, and a filter core holds no reference
+    cycle, so the core a reload replaces is freed as usual (a unit test checks it).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def install_core(worker: FilterWorker, core: FilterCore) -> None:
+    """Swap a reloaded core into a worker (between two batches) and freeze the heap again."""
+    worker.set_core(core)
+    freeze_heap()
+
+
 def stop_on_signals(stop: asyncio.Event) -> None:
     """SIGTERM and SIGINT set `stop`: fetching ends, the batch in hand drains and commits."""
     loop = asyncio.get_running_loop()
@@ -57,12 +77,13 @@ async def run_worker(config: Config) -> None:
     log.info("effective configuration: %s", effective(config))
     metrics = Metrics()
     core = build_core(config, metrics)
+    freeze_heap()
     worker = FilterWorker(config, core, metrics)
     metrics.serve(config.metrics.host, config.metrics.port, worker.ready)
     if config.metrics.port:
         log.info("metrics on http://%s:%d/metrics, readiness on /ready", config.metrics.host,
                  config.metrics.port)
-    reloader = Reloader(config, metrics, build_core, worker.set_core)
+    reloader = Reloader(config, metrics, build_core, functools.partial(install_core, worker))
     reload_task = asyncio.create_task(reloader.run(stop))
     try:
         await worker.run(stop)

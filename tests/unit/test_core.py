@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import msgspec
 import pytest
 
-from pipeline.config import PolicyConfig
+from pipeline.config import Config, PolicyConfig
 from pipeline.core import FilterCore
+from pipeline.matcher import Matcher
 from pipeline.policy import decide, report_priority
 from pipeline.schemas import Action, Hit, Post, Report, ReviewItem, Violation, stable_id
+from pipeline.wordlists import load_wordlists
+from tests.unit.conftest import ROOT
 
 NOW = "2026-11-23T00:00:00.000Z"
 
@@ -124,3 +130,22 @@ def test_batch_judging_equals_one_by_one(default_core: FilterCore) -> None:
     batch = default_core.hits_batch(texts, sites)
     assert batch == [default_core._hits_alone(t, s) for t, s in zip(texts, sites, strict=True)]
     assert sum(1 for hits in batch if hits) > 100
+
+
+def test_a_replaced_core_is_freed_without_the_cyclic_collector(engine: str) -> None:
+    """The worker freezes its heap after each load (`app.freeze_heap`), so a core it replaces
+    must be freed by reference counting alone: it may hold no reference cycle, even after
+    judging posts, reports and a batch."""
+    core = FilterCore(Matcher(load_wordlists(ROOT / "wordlists"), engine), Config())
+    core.hits_batch(["しね", "普通の投稿", "090-1234-5678"], ["s", "s", None])
+    core.process_post(post("死ね"), "2026-01-01T00:00:00Z")
+    core.process_report(Report("r1", "s", "p1", "u2", "violating_post", "t", post_text="しね"),
+                        None, "2026-01-01T00:00:00Z")
+    refs = [weakref.ref(o) for o in (core, core.matcher, core.matcher.wordlist,
+                                      core.matcher._engine)]
+    gc.disable()
+    try:
+        del core
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
