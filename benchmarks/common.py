@@ -144,6 +144,14 @@ def write_section(title: str, body: str) -> None:
     RESULTS.write_text(text)
 
 
+def publish(title: str, body: str, *, write: bool) -> None:
+    """Print a benchmark's section, and record it in RESULTS.md unless `write` is false
+    (`--no-write`)."""
+    print(body)
+    if write:
+        write_section(title, body)
+
+
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 

@@ -37,7 +37,7 @@ import msgspec
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.common import ROOT, machine, tail, write_section
+from benchmarks.common import ROOT, machine, publish, tail
 from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
 from pipeline.sample import generate
@@ -275,9 +275,7 @@ def main() -> None:
                       hottest(args.profile_file)]
             body += ("\n\nWhere the one-process filter worker spends its time (py-spy, 200 "
                      "samples/s, while draining; share of samples):\n\n" + "\n".join(lines))
-        print(body)
-        if not args.no_write:
-            write_section("End to end through the embedded broker", body)
+        publish("End to end through the embedded broker", body, write=not args.no_write)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

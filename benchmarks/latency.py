@@ -37,7 +37,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.common import machine, tail, write_section
+from benchmarks.common import machine, publish, tail
 from benchmarks.e2e import bench_config, stop_all
 from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
@@ -268,9 +268,7 @@ def main() -> None:
             "waiting for their acknowledgements, committing), given as the bound of the bucket "
             "that holds the 99th percentile. The rest of a post's latency is the broker: "
             "waiting to be fetched, and the output's own trip.\n\n" + "\n".join(rows))
-    print(body)
-    if not args.no_write:
-        write_section("Produce-to-Action latency", body)
+    publish("Produce-to-Action latency", body, write=not args.no_write)
 
 
 if __name__ == "__main__":

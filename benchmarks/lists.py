@@ -38,10 +38,10 @@ from benchmarks.common import (
     http_status,
     judge_throughput,
     machine,
+    publish,
     record_batches,
     rss_bytes,
     tail,
-    write_section,
     write_wordlist_dir,
 )
 from benchmarks.e2e import STREAM, bench_config, stop_all
@@ -217,9 +217,7 @@ def main() -> None:
             "with nothing kept from the last load (every line parsed and normalized again, "
             "as at start-up). The gap columns show whether consumption paused: a gap is one "
             "batch plus whatever the reload held the interpreter for.\n\n" + "\n".join(table))
-    print(body)
-    if not args.no_write:
-        write_section("List size: memory, build and hot reload", body)
+    publish("List size: memory, build and hot reload", body, write=not args.no_write)
 
 
 if __name__ == "__main__":

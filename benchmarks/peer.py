@@ -22,7 +22,7 @@ from importlib import metadata
 
 from better_profanity import profanity
 
-from benchmarks.common import ROOT, best_seconds, machine, write_section
+from benchmarks.common import ROOT, best_seconds, machine, publish
 from benchmarks.e2e import STREAM
 from pipeline.config import Config
 from pipeline.core import FilterCore
@@ -83,9 +83,7 @@ def main() -> None:
             "in view, better-profanity's were not, so read the detection rows as a sketch of "
             "what a generic English list misses: spaced-out letters, look-alikes, contact "
             "details, solicitation).\n\n" + "\n".join(table))
-    print(body)
-    if not args.no_write:
-        write_section("Reference: better-profanity", body)
+    publish("Reference: better-profanity", body, write=not args.no_write)
 
 
 if __name__ == "__main__":
