@@ -17,10 +17,10 @@ from pathlib import Path
 from aiokafka import ConsumerRecord, TopicPartition
 
 from pipeline.config import Config
-from pipeline.normalize import term_form
-from pipeline.sample import SampleRecord
-from pipeline.wordlists import Entry, EntryMode, Wordlist, is_latin_term, load_wordlists
-from pipeline.worker import FilterWorker
+from pipeline.filter.worker import FilterWorker
+from pipeline.text.normalize import term_form
+from pipeline.text.wordlists import Entry, EntryMode, Wordlist, is_latin_term, load_wordlists
+from pipeline.tools.sample import SampleRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -38,9 +38,10 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks.common import ROOT, machine, publish, tail
-from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
-from pipeline.sample import generate
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker
+from pipeline.tools.sample import generate
 from tests.processes import cpu_seconds, spawn
 
 STREAM = {"seed": 42, "hit_ratio": 0.03, "tricky_ratio": 0.02, "report_ratio": 0.01,

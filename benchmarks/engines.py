@@ -27,15 +27,16 @@ from benchmarks.common import (
     synthetic_wordlist,
     write_section,
 )
-from pipeline.app import freeze_heap
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.matcher import ENGINES, Engine, Matcher
-from pipeline.metrics import Metrics
-from pipeline.normalize import views
-from pipeline.sample import generate
-from pipeline.schemas import Post, decode_post
-from pipeline.worker import FilterWorker
+from pipeline.contract.messages import Post, decode_post
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.service import freeze_heap
+from pipeline.filter.worker import FilterWorker
+from pipeline.telemetry.metrics import Metrics
+from pipeline.text.engines import ENGINES, Engine
+from pipeline.text.matcher import Matcher
+from pipeline.text.normalize import views
+from pipeline.tools.sample import generate
 
 STREAM = {"seed": 42, "hit_ratio": 0.03, "tricky_ratio": 0.02, "malformed": False}
 
@@ -111,7 +112,7 @@ def main() -> None:
     body = (f"Command: `.venv/bin/python -m benchmarks.engines --posts {args.posts} "
             f"--sizes {args.sizes} --runs {args.runs}` (best of {args.runs} rounds, each "
             f"timing every engine and size once).\n\nMachine: {machine()}.\n\n"
-            f"{len(posts):,} posts from `pipeline.sample.generate(seed=42, hit_ratio=0.03, "
+            f"{len(posts):,} posts from `pipeline.tools.sample.generate(seed=42, hit_ratio=0.03, "
             "tricky_ratio=0.02)` (80% Japanese, mobile-post lengths, 3% written to hit, some "
             "contact details, 1% reports in the core run); lists are the shipped lists plus "
             "seeded synthetic kana, kanji and Latin terms (`benchmarks/common.py`). 'search "

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
-from pipeline.policy import verdict_of
-from pipeline.wordlists import load_wordlists
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.policy import verdict_of
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
 from tests.tables import read_table, unescape
 
 ROOT = Path(__file__).resolve().parents[1]

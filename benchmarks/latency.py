@@ -39,9 +39,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.common import machine, publish, tail
 from benchmarks.e2e import bench_config, stop_all
-from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
-from pipeline.sample import generate
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker, free_port
+from pipeline.tools.sample import generate
 from tests.processes import spawn
 
 TICK_S = 0.005

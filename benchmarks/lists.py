@@ -45,15 +45,16 @@ from benchmarks.common import (
     write_wordlist_dir,
 )
 from benchmarks.e2e import STREAM, bench_config, stop_all
-from pipeline.app import build_core, freeze_heap, install_core
-from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
-from pipeline.matcher import Matcher
-from pipeline.metrics import Metrics
-from pipeline.reload import Reloader
-from pipeline.sample import generate
-from pipeline.wordlists import clear_parse_cache, load_wordlists
-from pipeline.worker import FilterWorker
+from pipeline.filter.reload import Reloader
+from pipeline.filter.service import build_core, freeze_heap, install_core
+from pipeline.filter.worker import FilterWorker
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker, free_port
+from pipeline.telemetry.metrics import Metrics
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import clear_parse_cache, load_wordlists
+from pipeline.tools.sample import generate
 from tests.processes import process_rss, spawn
 
 

@@ -17,7 +17,7 @@ import sys
 import uvloop
 
 from pipeline.config import load_config
-from pipeline.worker import make_consumer, make_producer
+from pipeline.kafka.clients import make_consumer, make_producer
 
 
 async def passthrough(output_topic: str) -> None:

@@ -25,11 +25,11 @@ from better_profanity import profanity
 from benchmarks.common import ROOT, best_seconds, machine, publish
 from benchmarks.e2e import STREAM
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
-from pipeline.sample import generate
-from pipeline.schemas import decode_post
-from pipeline.wordlists import load_wordlists
+from pipeline.contract.messages import decode_post
+from pipeline.filter.judge import FilterCore
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
+from pipeline.tools.sample import generate
 from tests.tables import read_table, unescape
 
 

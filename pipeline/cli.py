@@ -14,10 +14,10 @@ import msgspec
 import uvloop
 
 import pipeline
-from pipeline import kafkacompat
 from pipeline.config import Config, effective, load_config
 from pipeline.errors import ConfigError, MimamoriError, WordlistError
-from pipeline.logs import configure as configure_logging
+from pipeline.kafka import compat as kafkacompat
+from pipeline.telemetry.logs import configure as configure_logging
 
 log = logging.getLogger("mimamori")
 
@@ -172,17 +172,17 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "scan":
         return _scan(config, args.input)
     if command == "run":
-        from pipeline.app import run_worker
+        from pipeline.filter.service import run_worker
 
         uvloop.run(run_worker(config))
         return 0
     if command == "broker":
-        from pipeline.demo import run_broker
+        from pipeline.tools.demo import run_broker
 
         uvloop.run(run_broker(config))
         return 0
     if command == "create-topics":
-        from pipeline.broker import ensure_topics
+        from pipeline.kafka.admin import ensure_topics
 
         created = uvloop.run(ensure_topics(config))
         print(f"created {len(created)} topic(s): {', '.join(created) or '(all existed)'}")
@@ -190,7 +190,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "dry-run":
         return _dry_run(config, args)
     if command == "demo":
-        from pipeline.demo import run_demo
+        from pipeline.tools.demo import run_demo
 
         return uvloop.run(run_demo(config, posts=args.posts, workers=args.workers,
                                    keep_running=args.keep_running))
@@ -198,7 +198,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
 
 def _check_wordlists(config: Config) -> int:
-    from pipeline.wordlists import load_wordlists
+    from pipeline.text.wordlists import load_wordlists
 
     wordlist = load_wordlists(Path(config.wordlists.dir))
     for warning in wordlist.warnings:
@@ -210,8 +210,8 @@ def _check_wordlists(config: Config) -> int:
 
 
 def _scan(config: Config, source: str) -> int:
-    from pipeline.app import build_core
-    from pipeline.scan import scan_lines
+    from pipeline.filter.service import build_core
+    from pipeline.tools.scan import scan_lines
 
     core = build_core(config)
     out = sys.stdout.buffer
@@ -232,9 +232,9 @@ def _scan(config: Config, source: str) -> int:
 def _dry_run(config: Config, args: argparse.Namespace) -> int:
     import msgspec.structs
 
-    from pipeline.app import build_core
-    from pipeline.dryrun import Summary, compare, decode_posts
-    from pipeline.schemas import encoder
+    from pipeline.contract.messages import encoder
+    from pipeline.filter.service import build_core
+    from pipeline.tools.dryrun import Summary, compare, decode_posts
 
     if (args.input is None) == (args.topic is None):
         print("mimamori: dry-run takes INPUT or --topic (one of them)", file=sys.stderr)
@@ -245,8 +245,8 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
     candidate = build_core(candidate_config)
     values: Any
     if args.topic is not None:
-        from pipeline.config import kafka_client_options
-        from pipeline.topicio import read_range
+        from pipeline.kafka.clients import kafka_client_options
+        from pipeline.kafka.topicio import read_range
 
         records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
                                         args.from_offset, args.to_offset, args.partition))

@@ -374,38 +374,3 @@ def effective(config: Config) -> dict[str, Any]:
         if result[section][key]:
             result[section][key] = REDACTED
     return result
-
-
-def kafka_client_options(kafka: KafkaConfig) -> dict[str, Any]:
-    """Connection options shared by every aiokafka client (bootstrap, identity, security).
-
-    Raises:
-        ConfigError: the SASL password file or a TLS file cannot be read.
-    """
-    options: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers,
-        "security_protocol": kafka.security_protocol,
-    }
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        import ssl
-
-        try:
-            context = ssl.create_default_context(cafile=kafka.ssl_cafile or None)
-            if kafka.ssl_certfile:
-                context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"kafka TLS files: {exc}") from None
-        context.check_hostname = kafka.ssl_check_hostname
-        options["ssl_context"] = context
-    if kafka.security_protocol.startswith("SASL"):
-        password = kafka.sasl_password
-        if kafka.sasl_password_file:
-            try:
-                with open(kafka.sasl_password_file, encoding="utf-8") as fh:
-                    password = fh.read().strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"kafka.sasl_password_file: cannot read: {exc.strerror}") from None
-        options.update(sasl_mechanism=kafka.sasl_mechanism,
-                       sasl_plain_username=kafka.sasl_username, sasl_plain_password=password)
-    return options

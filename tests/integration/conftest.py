@@ -11,8 +11,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.broker import EmbeddedBroker
 from pipeline.config import Config
+from pipeline.kafka.embedded import EmbeddedBroker
 from tests.processes import spawn
 
 ROOT = Path(__file__).resolve().parents[2]

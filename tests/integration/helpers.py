@@ -10,11 +10,11 @@ import msgspec
 from aiokafka import TopicPartition
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
+from pipeline.contract.messages import decode_post, decode_report
 from pipeline.errors import PoisonRecord
-from pipeline.sample import SampleRecord
-from pipeline.schemas import decode_post, decode_report
-from pipeline.topicio import Record, committed_offsets, produce, read_all
+from pipeline.filter.judge import FilterCore
+from pipeline.kafka.topicio import Record, committed_offsets, produce, read_all
+from pipeline.tools.sample import SampleRecord
 
 NOW = "2026-11-23T00:00:00.000Z"
 

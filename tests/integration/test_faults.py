@@ -21,11 +21,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.app import build_core
-from pipeline.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.config import Config
-from pipeline.sample import generate
-from pipeline.topicio import committed_total, wait_committed
+from pipeline.filter.service import build_core
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker, free_port
+from pipeline.kafka.topicio import committed_total, wait_committed
+from pipeline.tools.sample import generate
 from tests.integration.conftest import fresh_config, start_worker
 from tests.integration.helpers import (
     expected_ids,

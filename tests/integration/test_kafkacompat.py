@@ -10,8 +10,8 @@ from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.protocol.metadata import MetadataRequest
 
-from pipeline import kafkacompat
-from pipeline.broker import EmbeddedBroker
+from pipeline.kafka import compat as kafkacompat
+from pipeline.kafka.embedded import EmbeddedBroker
 
 
 async def _send_after_close(broker: EmbeddedBroker) -> BaseException:

@@ -13,14 +13,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.app import build_core
-from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
-from pipeline.metrics import Metrics
-from pipeline.reload import Reloader
-from pipeline.schemas import Post
-from pipeline.topicio import produce, read_all, wait_committed
-from pipeline.worker import FilterWorker
+from pipeline.contract.messages import Post
+from pipeline.filter.reload import Reloader
+from pipeline.filter.service import build_core
+from pipeline.filter.worker import FilterWorker
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker
+from pipeline.kafka.topicio import produce, read_all, wait_committed
+from pipeline.telemetry.metrics import Metrics
 from tests.integration.conftest import ROOT, fresh_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

@@ -11,14 +11,16 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.app import build_core
-from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.config import Config
-from pipeline.metrics import Metrics
-from pipeline.sample import generate, malformed_records
-from pipeline.schemas import Post, stable_id
-from pipeline.topicio import Record, committed_total, produce, read_all, wait_committed
-from pipeline.worker import FilterWorker
+from pipeline.contract.ids import stable_id
+from pipeline.contract.messages import Post
+from pipeline.filter.service import build_core
+from pipeline.filter.worker import FilterWorker
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.embedded import EmbeddedBroker
+from pipeline.kafka.topicio import Record, committed_total, produce, read_all, wait_committed
+from pipeline.telemetry.metrics import Metrics
+from pipeline.tools.sample import generate, malformed_records
 from tests.integration.conftest import fresh_config, start_worker
 from tests.integration.helpers import expected_ids, produce_sample, read_ids, uncovered_commits
 

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.matcher import ENGINES, Matcher
-from pipeline.wordlists import load_wordlists
+from pipeline.filter.judge import FilterCore
+from pipeline.text.engines import ENGINES
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.config import Config, effective, kafka_client_options, load_config, parse_bool
+from pipeline.config import Config, effective, load_config, parse_bool
 from pipeline.errors import ConfigError
+from pipeline.kafka.clients import kafka_client_options
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "mimamori.example.toml"

@@ -9,11 +9,12 @@ import msgspec
 import pytest
 
 from pipeline.config import Config, PolicyConfig
-from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
-from pipeline.policy import decide, report_priority
-from pipeline.schemas import Action, Hit, Post, Report, ReviewItem, Violation, stable_id
-from pipeline.wordlists import load_wordlists
+from pipeline.contract.ids import stable_id
+from pipeline.contract.messages import Action, Hit, Post, Report, ReviewItem, Violation
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.policy import decide, report_priority
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
 from tests.unit.conftest import ROOT
 
 NOW = "2026-11-23T00:00:00.000Z"
@@ -120,8 +121,8 @@ def test_report_without_post_user_uses_record_key(default_core: FilterCore) -> N
 
 
 def test_batch_judging_equals_one_by_one(default_core: FilterCore) -> None:
-    from pipeline.sample import generate
-    from pipeline.schemas import decode_post
+    from pipeline.contract.messages import decode_post
+    from pipeline.tools.sample import generate
 
     posts = [decode_post(r.value, max_bytes=1 << 20, max_text_chars=1 << 20)
              for r in generate(400, seed=3, hit_ratio=0.3, malformed=False, report_ratio=0)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.config import load_config
-from pipeline.metrics import Metrics
+from pipeline.telemetry.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

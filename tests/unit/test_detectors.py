@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from pipeline.detectors import detect_contacts, might_contain_contacts
-from pipeline.normalize import views
+from pipeline.text.detectors import detect_contacts, might_contain_contacts
+from pipeline.text.normalize import views
 
 
 def kinds(text: str) -> list[str]:

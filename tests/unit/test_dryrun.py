@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.dryrun import Summary, compare, decode_posts
-from pipeline.matcher import Matcher
-from pipeline.schemas import Post
-from pipeline.wordlists import load_wordlists
+from pipeline.contract.messages import Post
+from pipeline.filter.judge import FilterCore
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
+from pipeline.tools.dryrun import Summary, compare, decode_posts
 from tests.unit.conftest import ROOT
 
 

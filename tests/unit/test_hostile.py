@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core import FilterCore
-from pipeline.detectors import detect_contacts
+from pipeline.contract.messages import Post, decode_post, decode_report, encoder
 from pipeline.errors import PoisonRecord
-from pipeline.normalize import track, views
-from pipeline.schemas import Post, decode_post, decode_report, encoder
+from pipeline.filter.judge import FilterCore
+from pipeline.text.detectors import detect_contacts
+from pipeline.text.normalize import track, views
 
 LIMITS = {"max_bytes": 65_536, "max_text_chars": 10_000}
 FUZZ = settings(max_examples=300, deadline=None,

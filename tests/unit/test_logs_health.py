@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from pipeline.health import BrokerHealth
-from pipeline.logs import RateLimit
-from pipeline.metrics import Metrics
+from pipeline.kafka.health import BrokerHealth
+from pipeline.telemetry.logs import RateLimit
+from pipeline.telemetry.metrics import Metrics
 
 
 def record(msg: str) -> logging.LogRecord:
@@ -29,7 +29,7 @@ def test_health_reports_once_and_backs_off(caplog: pytest.LogCaptureFixture) -> 
     metrics = Metrics()
     health = BrokerHealth(metrics, base_backoff_s=0.1, max_backoff_s=1.0, log_every_s=3600)
     assert metrics.registry.get_sample_value("mimamori_broker_connected") == 1
-    with caplog.at_level(logging.INFO, logger="pipeline.health"):
+    with caplog.at_level(logging.INFO, logger="pipeline.kafka.health"):
         waits = [health.failed("fetch", OSError("refused")) for _ in range(8)]
         assert not health.connected
         assert health.describe().startswith("broker unreachable for ")

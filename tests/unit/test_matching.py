@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.matcher import Matcher, _entries_by_key
-from pipeline.policy import verdict_of
-from pipeline.wordlists import load_wordlists
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.policy import verdict_of
+from pipeline.text.matcher import Matcher, _entries_by_key
+from pipeline.text.wordlists import load_wordlists
 from tests.tables import read_table, unescape
 from tests.unit.conftest import write_list
 

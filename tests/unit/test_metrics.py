@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiokafka import ConsumerRecord, TopicPartition
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
-from pipeline.metrics import Metrics
-from pipeline.sample import malformed_records
-from pipeline.worker import FilterWorker
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.worker import FilterWorker
+from pipeline.telemetry.metrics import Metrics
+from pipeline.tools.sample import malformed_records
 
 
 def record(offset: int, value: bytes, topic: str = "mod.posts") -> ConsumerRecord[bytes, bytes]:

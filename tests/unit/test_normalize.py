@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from pipeline.normalize import (
+from pipeline.text.normalize import (
     _COMPOSE_RE,
     _SEPARATOR_TABLE,
     SENTINEL,

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.cli import build_parser
 from pipeline.config import WorkerConfig
-from pipeline.core import FilterCore
-from pipeline.scan import scan_lines
+from pipeline.filter.judge import FilterCore
+from pipeline.tools.scan import scan_lines
 from tests.unit.conftest import ROOT, write_list
 
 LINES = [

@@ -5,9 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from pipeline.contract.ids import stable_id
+from pipeline.contract.messages import Post, decode_post, decode_report
 from pipeline.errors import PoisonRecord
-from pipeline.sample import malformed_records
-from pipeline.schemas import Post, decode_post, decode_report, stable_id
+from pipeline.tools.sample import malformed_records
 
 LIMITS = {"max_bytes": 65_536, "max_text_chars": 10_000}
 GOOD = (b'{"post_id":"p1","site_id":"s","user_id":"u","text":"hi",'
@@ -22,7 +23,7 @@ def test_good_post_and_unknown_fields_ignored() -> None:
 
 @pytest.mark.parametrize("record", malformed_records(), ids=lambda r: r.kind)
 def test_every_malformed_kind_gets_its_reason(record: object) -> None:
-    from pipeline.sample import SampleRecord
+    from pipeline.tools.sample import SampleRecord
 
     assert isinstance(record, SampleRecord)
     with pytest.raises(PoisonRecord) as info:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import WordlistError
-from pipeline.wordlists import clear_parse_cache, load_wordlists
+from pipeline.text.wordlists import clear_parse_cache, load_wordlists
 from tests.unit.conftest import ROOT, write_list
 
 

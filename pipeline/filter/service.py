@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 from pipeline.config import Config, effective
-from pipeline.core import FilterCore
-from pipeline.matcher import Matcher
-from pipeline.metrics import Metrics
-from pipeline.reload import Reloader
-from pipeline.wordlists import load_wordlists
-from pipeline.worker import FilterWorker
+from pipeline.filter.judge import FilterCore
+from pipeline.filter.reload import Reloader
+from pipeline.filter.worker import FilterWorker
+from pipeline.telemetry.metrics import Metrics
+from pipeline.text.matcher import Matcher
+from pipeline.text.wordlists import load_wordlists
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ retyped. Decoders and encoders are built once at import and reused.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Literal
 
 import msgspec
@@ -17,9 +16,12 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 Mode = Literal["ng", "watch"]
 Verdict = Literal["ng", "review", "clean"]
-ActionKind = Literal["delete", "warn", "suspend", "expel"]
+#: `restore` (a deleted post) and `lift` (a suspension) reverse an action after an overturn.
+ActionKind = Literal["delete", "warn", "suspend", "expel", "restore", "lift"]
 ActionSource = Literal["auto", "patrol", "escalation"]
 ReviewSource = Literal["filter", "report"]
+DecisionKind = Literal["approve", "delete", "warn", "suspend", "expel", "escalate"]
+ReviewerRole = Literal["staff", "lead", "chief"]
 
 #: Machine names of the report categories in CONTEXT.md.
 ReportCategory = Literal[
@@ -123,6 +125,27 @@ class Violation(msgspec.Struct, frozen=True):
     wordlist_version: str = ""
 
 
+class Decision(msgspec.Struct, frozen=True):
+    """A patrol decision on a review item, written by the console to `mod.decisions`.
+
+    `overturns` names the decision (or, for an automatic action, the action id) that this one
+    reverses, or is None.
+    """
+
+    decision_id: str
+    item_id: str
+    site_id: str
+    user_id: str
+    post_id: str | None
+    decision: DecisionKind
+    duration_s: int | None
+    note: str
+    reviewer: str
+    role: ReviewerRole
+    overturns: str | None
+    decided_at: str
+
+
 class ScanResult(msgspec.Struct, frozen=True):
     """One output line of the offline scan for a valid post."""
 
@@ -142,16 +165,6 @@ class ScanError(msgspec.Struct, frozen=True):
 _post_decoder = msgspec.json.Decoder(Post)
 _report_decoder = msgspec.json.Decoder(Report)
 encoder = msgspec.json.Encoder()
-
-
-def stable_id(*parts: str) -> str:
-    """A deterministic id for an output, derived from the identity of its input.
-
-    The same input always yields the same id, so a replay after a crash produces duplicates
-    that downstream can drop by id.
-    """
-    joined = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 def _poison(raw: bytes, exc: Exception) -> PoisonRecord:

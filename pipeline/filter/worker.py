@@ -22,13 +22,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-from pipeline import kafkacompat
-from pipeline.config import Config, kafka_client_options
-from pipeline.core import FilterCore, Output
+from pipeline.config import Config
+from pipeline.contract.messages import Hit, Post, decode_post, decode_report
 from pipeline.errors import PoisonRecord
-from pipeline.health import BrokerHealth
-from pipeline.metrics import Metrics
-from pipeline.schemas import Hit, Post, decode_post, decode_report
+from pipeline.filter.judge import FilterCore, Output
+from pipeline.kafka import compat as kafkacompat
+from pipeline.kafka.clients import make_consumer, make_producer
+from pipeline.kafka.health import BrokerHealth
+from pipeline.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -53,44 +54,6 @@ def dlq_output(dlq_topic: str, record: Record, reason: str, message: str, worker
     ]
     value = record.value if record.value is not None else b""
     return Output(dlq_topic, record.key or b"", value, headers)
-
-
-def make_producer(config: Config) -> AIOKafkaProducer:
-    """The worker's producer as configured (`kafka.*`): acks, batching, linger, compression."""
-    k = config.kafka
-    return AIOKafkaProducer(
-        **kafka_client_options(k),
-        client_id=f"{k.client_id}-producer",
-        acks="all" if k.acks == "all" else 1,
-        enable_idempotence=k.enable_idempotence,
-        linger_ms=k.linger_ms,
-        max_batch_size=k.max_batch_size_bytes,
-        max_request_size=k.max_request_size_bytes,
-        compression_type=None if k.compression_type == "none" else k.compression_type,
-        request_timeout_ms=k.request_timeout_ms,
-        retry_backoff_ms=k.retry_backoff_ms,
-    )
-
-
-def make_consumer(config: Config) -> AIOKafkaConsumer:
-    """The worker's group consumer as configured: manual commits, fetch sizes, batch size."""
-    k = config.kafka
-    return AIOKafkaConsumer(
-        **kafka_client_options(k),
-        client_id=k.client_id,
-        group_id=k.group_id,
-        enable_auto_commit=False,
-        auto_offset_reset=k.auto_offset_reset,
-        fetch_max_wait_ms=k.fetch_max_wait_ms,
-        fetch_max_bytes=k.fetch_max_bytes,
-        max_partition_fetch_bytes=k.max_partition_fetch_bytes,
-        max_poll_records=config.worker.max_batch_records,
-        session_timeout_ms=k.session_timeout_ms,
-        heartbeat_interval_ms=k.heartbeat_interval_ms,
-        max_poll_interval_ms=k.max_poll_interval_ms,
-        request_timeout_ms=k.request_timeout_ms,
-        retry_backoff_ms=k.retry_backoff_ms,
-    )
 
 
 class _WaitForBatch(ConsumerRebalanceListener):

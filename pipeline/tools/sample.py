@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from pipeline.schemas import Post, Report, encoder
+from pipeline.contract.messages import Post, Report, encoder
 
 _PLACES = ["渋谷", "梅田", "札幌", "博多", "横浜", "名古屋", "仙台", "京都"]
 _GAMES = ["ドラクエ", "ポケモン", "モンハン", "スプラ", "原神", "パズドラ"]

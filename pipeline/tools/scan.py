@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from pipeline.config import WorkerConfig
-from pipeline.core import FilterCore
+from pipeline.contract.messages import ScanError, ScanResult, decode_post, encoder
 from pipeline.errors import PoisonRecord
-from pipeline.schemas import ScanError, ScanResult, decode_post, encoder
+from pipeline.filter.judge import FilterCore
 
 
 def scan_lines(

@@ -62,7 +62,7 @@ _EMAIL_RE = re.compile(
     rf"[a-z0-9](?<![a-z0-9._%+\-][a-z0-9])[a-z0-9._%+\-]{{0,63}}{_AT}"
     rf"[a-z0-9\-]+(?:{_DOT}[a-z0-9\-]+)*{_DOT}(?:{_TLDS})(?![a-z0-9])"
 )
-# \ue000 is the batch sentinel between two posts (pipeline.normalize.SENTINEL).
+# \ue000 is the batch sentinel between two posts (pipeline.text.normalize.SENTINEL).
 _URL_RE = re.compile(
     r"(?:https?|ftp)://[^\s<>\"'「」、。\ue000]+|www\.[a-z0-9\-]+(?:\.[a-z0-9\-]+)+"
 )

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.core import FilterCore
 from pipeline.errors import WordlistError
-from pipeline.metrics import Metrics
+from pipeline.filter.judge import FilterCore
+from pipeline.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ import time
 
 import msgspec
 
-from pipeline.app import build_core, stop_on_signals
-from pipeline.broker import EmbeddedBroker, ensure_topics, topic_names
 from pipeline.config import Config
-from pipeline.metrics import Metrics
-from pipeline.sample import generate
-from pipeline.schemas import Action, ReviewItem
-from pipeline.topicio import committed_total, produce, read_all
-from pipeline.worker import FilterWorker
+from pipeline.contract.messages import Action, ReviewItem
+from pipeline.filter.service import build_core, stop_on_signals
+from pipeline.filter.worker import FilterWorker
+from pipeline.kafka.admin import ensure_topics, topic_names
+from pipeline.kafka.embedded import EmbeddedBroker
+from pipeline.kafka.topicio import committed_total, produce, read_all
+from pipeline.telemetry.metrics import Metrics
+from pipeline.tools.sample import generate
 
 log = logging.getLogger(__name__)
 

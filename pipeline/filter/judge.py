@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from pipeline.config import Config
-from pipeline.detectors import Span, detect_contacts, might_contain_contacts
-from pipeline.matcher import Matcher, RawHit
-from pipeline.normalize import SENTINEL, text_starts, track, views, views_batch
-from pipeline.policy import decide, report_priority, verdict_of
-from pipeline.schemas import (
+from pipeline.contract.ids import stable_id, user_key
+from pipeline.contract.messages import (
     Action,
     Hit,
     Post,
@@ -24,8 +21,11 @@ from pipeline.schemas import (
     Verdict,
     Violation,
     encoder,
-    stable_id,
 )
+from pipeline.filter.policy import decide, report_priority, verdict_of
+from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
+from pipeline.text.matcher import Matcher, RawHit
+from pipeline.text.normalize import SENTINEL, text_starts, track, views, views_batch
 
 CONTACT_CATEGORY = "contact"
 
@@ -46,11 +46,6 @@ class PostResult:
     verdict: Verdict
     hits: list[Hit]
     outputs: list[Output]
-
-
-def user_key(site_id: str, user_id: str) -> bytes:
-    """The partitioning key of every message about a user: `site_id:user_id`."""
-    return f"{site_id}:{user_id}".encode()
 
 
 class FilterCore:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.config import PolicyConfig
-from pipeline.schemas import Hit, Verdict
+from pipeline.contract.messages import Hit, Verdict
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pipeline.metrics import Metrics
+from pipeline.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

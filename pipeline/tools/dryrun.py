@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from pipeline.core import FilterCore
+from pipeline.contract.messages import Hit, Post, Verdict, decode_post
 from pipeline.errors import PoisonRecord
-from pipeline.schemas import Hit, Post, Verdict, decode_post
+from pipeline.filter.judge import FilterCore
 
 
 class Change(msgspec.Struct, frozen=True):

@@ -22,7 +22,7 @@ from typing import Literal, NamedTuple, cast
 import msgspec
 
 from pipeline.errors import WordlistError
-from pipeline.normalize import term_forms
+from pipeline.text.normalize import term_forms
 
 EntryMode = Literal["ng", "watch", "allow"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})

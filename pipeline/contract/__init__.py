@@ -1,0 +1,2 @@
+"""The message contract (ARCHITECTURE.md): message types, their codecs, stable ids and keys.
+Pure: no Kafka, HTTP or metrics imports."""

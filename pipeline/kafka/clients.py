@@ -1,0 +1,84 @@
+"""Kafka clients built from configuration (I/O shell): connection and security options shared
+by every client, and the producer and group consumer every service uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from pipeline.config import Config, KafkaConfig
+from pipeline.errors import ConfigError
+
+
+def kafka_client_options(kafka: KafkaConfig) -> dict[str, Any]:
+    """Connection options shared by every aiokafka client (bootstrap, identity, security).
+
+    Raises:
+        ConfigError: the SASL password file or a TLS file cannot be read.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        try:
+            context = ssl.create_default_context(cafile=kafka.ssl_cafile or None)
+            if kafka.ssl_certfile:
+                context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"kafka TLS files: {exc}") from None
+        context.check_hostname = kafka.ssl_check_hostname
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        password = kafka.sasl_password
+        if kafka.sasl_password_file:
+            try:
+                with open(kafka.sasl_password_file, encoding="utf-8") as fh:
+                    password = fh.read().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"kafka.sasl_password_file: cannot read: {exc.strerror}") from None
+        options.update(sasl_mechanism=kafka.sasl_mechanism,
+                       sasl_plain_username=kafka.sasl_username, sasl_plain_password=password)
+    return options
+
+
+def make_producer(config: Config) -> AIOKafkaProducer:
+    """The worker's producer as configured (`kafka.*`): acks, batching, linger, compression."""
+    k = config.kafka
+    return AIOKafkaProducer(
+        **kafka_client_options(k),
+        client_id=f"{k.client_id}-producer",
+        acks="all" if k.acks == "all" else 1,
+        enable_idempotence=k.enable_idempotence,
+        linger_ms=k.linger_ms,
+        max_batch_size=k.max_batch_size_bytes,
+        max_request_size=k.max_request_size_bytes,
+        compression_type=None if k.compression_type == "none" else k.compression_type,
+        request_timeout_ms=k.request_timeout_ms,
+        retry_backoff_ms=k.retry_backoff_ms,
+    )
+
+
+def make_consumer(config: Config) -> AIOKafkaConsumer:
+    """The worker's group consumer as configured: manual commits, fetch sizes, batch size."""
+    k = config.kafka
+    return AIOKafkaConsumer(
+        **kafka_client_options(k),
+        client_id=k.client_id,
+        group_id=k.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=k.auto_offset_reset,
+        fetch_max_wait_ms=k.fetch_max_wait_ms,
+        fetch_max_bytes=k.fetch_max_bytes,
+        max_partition_fetch_bytes=k.max_partition_fetch_bytes,
+        max_poll_records=config.worker.max_batch_records,
+        session_timeout_ms=k.session_timeout_ms,
+        heartbeat_interval_ms=k.heartbeat_interval_ms,
+        max_poll_interval_ms=k.max_poll_interval_ms,
+        request_timeout_ms=k.request_timeout_ms,
+        retry_backoff_ms=k.retry_backoff_ms,
+    )

@@ -1,0 +1,1 @@
+"""Telemetry: Prometheus metric sets and their HTTP endpoint, logging set-up."""
