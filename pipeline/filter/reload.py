@@ -5,7 +5,7 @@ directory (names, sizes, modification times). When it changed, the lists are loa
 automaton built in a thread, then the new filter core is swapped in between two batches: no
 record is judged half by one list and half by another, and none is dropped. A list that fails
 to load is reported (log with file, line and reason; `mimamori_wordlist_reloads_total{result=
-"error"}`) and the loaded one is kept.
+"error"}` and `mimamori_wordlist_reload_failed_timestamp_seconds`) and the loaded one is kept.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class Reloader:
             core = await asyncio.to_thread(self._build, self._config, self._metrics)
         except WordlistError as exc:
             self._metrics.wordlist_reloads.labels("error").inc()
+            self._metrics.wordlist_reload_failed.set(time.time())
             log.error("wordlist reload failed, keeping the loaded lists: %s", exc)
             return False
         self._install(core)

@@ -290,6 +290,7 @@ class FilterWorker:
         consumed: collections.Counter[str] = collections.Counter()
         verdicts: collections.Counter[str] = collections.Counter()
         hits: collections.Counter[tuple[str, str]] = collections.Counter()
+        report_categories: collections.Counter[str] = collections.Counter()
         posts: list[tuple[Record, Post]] = []
         for tp, records in batch.items():
             consumed[tp.topic] += len(records)
@@ -305,6 +306,7 @@ class FilterWorker:
                                                max_text_chars=w.max_text_chars)
                         outputs.append(core.process_report(report, record.key, now))
                         verdicts["report"] += 1
+                        report_categories[report.category] += 1
                 except PoisonRecord as exc:
                     self._to_dlq(record, exc.reason, exc.message)
                 except Exception as exc:  # a bug must not block the partition: DLQ it, loudly
@@ -333,6 +335,8 @@ class FilterWorker:
             m.verdicts.labels(outcome).inc(n)
         for (mode, category), n in hits.items():
             m.hits.labels(mode, category).inc(n)
+        for category, n in report_categories.items():
+            m.reports.labels(category).inc(n)
         for reason, n in self._dlq_counts.items():
             m.dlq.labels(reason).inc(n)
         return outputs, consumed

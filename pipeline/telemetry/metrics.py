@@ -21,6 +21,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
+    ProcessCollector,
     make_wsgi_app,
 )
 
@@ -34,12 +35,24 @@ BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 BATCH_SECONDS_BUCKETS = (1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+def register_process_metrics(registry: CollectorRegistry) -> None:
+    """Add prometheus_client's process collector (`process_cpu_seconds_total`,
+    `process_resident_memory_bytes`, `process_open_fds`, `process_max_fds`,
+    `process_start_time_seconds`) to a registry: the SRE dashboard plots them per process.
+
+    Every mimamori process builds its own registry instead of using the default one (which
+    registers the collector by itself), so each metric set must call this once.
+    """
+    ProcessCollector(registry=registry)
+
+
 class Metrics:
     """The metric set of a filter worker."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        register_process_metrics(r)
         self.build_info = Info("mimamori_build", "Version of mimamori and Python", registry=r)
         self.build_info.info(
             {"version": pipeline.__version__, "python": platform.python_version()}
@@ -50,6 +63,10 @@ class Metrics:
         )
         self.verdicts = Counter(
             "mimamori_verdicts", "Posts judged, by outcome", ["outcome"], registry=r
+        )
+        self.reports = Counter(
+            "mimamori_reports", "User reports judged, by report category", ["category"],
+            registry=r,
         )
         self.hits = Counter(
             "mimamori_hits", "Surviving hits, by mode and category",
@@ -107,6 +124,11 @@ class Metrics:
         self.wordlist_loaded = Gauge(
             "mimamori_wordlist_loaded_timestamp_seconds",
             "Unix time of the last successful wordlist load", registry=r,
+        )
+        self.wordlist_reload_failed = Gauge(
+            "mimamori_wordlist_reload_failed_timestamp_seconds",
+            "Unix time of the last wordlist reload that failed (0: none since start); newer "
+            "than the last successful load means the lists on disk are broken", registry=r,
         )
         self.wordlist_reloads = Counter(
             "mimamori_wordlist_reloads", "Wordlist hot reloads, by result (ok, error)",

@@ -82,6 +82,8 @@ async def test_hot_reload_swaps_lists_without_dropping_records(
             fh.write("ぴよぴよ\tng\tabuse\ttest entry\n")
         await _wait_for(metrics, "ok", 1)
         second_version = worker.core.version
+        assert metrics.registry.get_sample_value(
+            "mimamori_wordlist_reload_failed_timestamp_seconds") == 0
         assert second_version != first_version
         await produce(bootstrap, _posts(config, 5, "ぴよぴよ"))
         assert await wait_committed(bootstrap, group, inputs, 10, 60) == 10
@@ -91,6 +93,14 @@ async def test_hot_reload_swaps_lists_without_dropping_records(
             fh.write("broken\tnot-a-mode\tabuse\n")
         await _wait_for(metrics, "error", 1)
         assert worker.core.version == second_version
+        # The failure is newer than the last good load: what the reload alert compares.
+        failed_at = metrics.registry.get_sample_value(
+            "mimamori_wordlist_reload_failed_timestamp_seconds")
+        loaded_at = metrics.registry.get_sample_value(
+            "mimamori_wordlist_loaded_timestamp_seconds")
+        assert failed_at is not None
+        assert loaded_at is not None
+        assert failed_at > loaded_at
         await produce(bootstrap, _posts(config, 10, "ぴよぴよ"))
         assert await wait_committed(bootstrap, group, inputs, 15, 60) == 15
     finally:

@@ -51,11 +51,37 @@ def test_judge_counts_outcomes_hits_and_dlq(default_core: FilterCore) -> None:
     assert headers["dlq.error.type"] == b"invalid_json"
 
 
-def test_every_metric_is_prefixed() -> None:
+def test_reports_are_counted_by_category(default_core: FilterCore) -> None:
+    metrics = Metrics()
+    worker = FilterWorker(Config(), default_core, metrics)
+
+    def report(n: int, category: str) -> bytes:
+        return (f'{{"report_id":"r{n}","site_id":"s","post_id":"p{n}","reporter_id":"x",'
+                f'"category":"{category}","created_at":"t"}}').encode()
+
+    values = [report(1, "violating_post"), report(2, "violating_post"), report(3, "billing"),
+              b'{"report_id": 1}']
+    batch = {TopicPartition("mod.reports", 0): [
+        record(i, v, "mod.reports") for i, v in enumerate(values)]}
+    worker._judge(batch)
+    reg = metrics.registry
+    assert reg.get_sample_value("mimamori_reports_total", {"category": "violating_post"}) == 2
+    assert reg.get_sample_value("mimamori_reports_total", {"category": "billing"}) == 1
+    assert reg.get_sample_value("mimamori_reports_total", {"category": "other"}) is None
+    assert reg.get_sample_value("mimamori_verdicts_total", {"outcome": "report"}) == 3
+
+
+def test_every_metric_is_prefixed_and_the_process_is_described() -> None:
     metrics = Metrics()
     names = {m.name for m in metrics.registry.collect()}
     assert names
-    assert all(n.startswith("mimamori_") for n in names)
+    # The only others: prometheus_client's process collector, which the SRE dashboard plots.
+    assert {n for n in names if not n.startswith("mimamori_")} == {
+        "process_cpu_seconds", "process_virtual_memory_bytes", "process_resident_memory_bytes",
+        "process_start_time_seconds", "process_open_fds", "process_max_fds"}
+    rss = metrics.registry.get_sample_value("process_resident_memory_bytes")
+    assert rss is not None
+    assert rss > 1_000_000
     assert metrics.registry.get_sample_value("mimamori_build_info",
                                              {"version": "0.1.0", "python": __import__(
                                                  "platform").python_version()}) == 1
