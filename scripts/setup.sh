@@ -19,3 +19,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "${pip[@]}" -e ".${extras:+[$extras]}"
     echo "$want" > "$stamp"
 fi
+# The observability tests run Debian's prometheus and promtool (a real server, rule unit tests).
+if [ "$extras" = "test" ] && ! { command -v prometheus && command -v promtool; } >/dev/null; then
+    echo "installing Debian's prometheus for the observability tests..." >&2
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            prometheus >/dev/null
+    else
+        echo "prometheus is missing and apt-get cannot run here (needs root): the" \
+             "observability tests will be skipped (and fail under CI=true)" >&2
+    fi
+fi
