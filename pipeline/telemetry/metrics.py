@@ -12,7 +12,7 @@ import platform
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, get_args
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
@@ -26,12 +26,18 @@ from prometheus_client import (
 )
 
 import pipeline
+from pipeline.contract.messages import ReportCategory
 
 # Filtering one post takes microseconds; the buckets resolve 5 µs to 50 ms.
 RECORD_BUCKETS = (
     5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2,
 )
 BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+# Every DLQ reason (`PoisonRecord.reason`, plus `internal_error` for a bug in mimamori) and
+# every commit result, exported at 0 before the first one happens.
+DLQ_REASONS = ("invalid_json", "invalid_utf8", "schema", "empty_text", "oversized",
+               "internal_error")
+COMMIT_RESULTS = ("ok", "rebalanced", "failed", "stuck")
 BATCH_SECONDS_BUCKETS = (1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -145,6 +151,24 @@ class Metrics:
             "mimamori_broker_unreachable_seconds", "Time spent unable to reach the broker",
             registry=r,
         )
+        self._initialise_labels()
+
+    def _initialise_labels(self) -> None:
+        """Export every known label value at 0 from the start, so a dashboard panel or an
+        alert sees a series (a flat zero) instead of no data until the first event."""
+        for outcome in ("clean", "review", "ng", "report"):
+            self.verdicts.labels(outcome)
+        for category in get_args(ReportCategory):
+            self.reports.labels(category)
+        for reason in DLQ_REASONS:
+            self.dlq.labels(reason)
+        for result in COMMIT_RESULTS:
+            self.commits.labels(result)
+        for kind in ("fetch", "produce"):
+            self.errors.labels(kind)
+        for result in ("ok", "error"):
+            self.wordlist_reloads.labels(result)
+        self.wordlist_reload_failed.set(0)
 
     def serve(self, host: str, port: int,
               ready: Callable[[], tuple[bool, str]] | None = None) -> None:

@@ -67,7 +67,7 @@ def test_reports_are_counted_by_category(default_core: FilterCore) -> None:
     reg = metrics.registry
     assert reg.get_sample_value("mimamori_reports_total", {"category": "violating_post"}) == 2
     assert reg.get_sample_value("mimamori_reports_total", {"category": "billing"}) == 1
-    assert reg.get_sample_value("mimamori_reports_total", {"category": "other"}) is None
+    assert reg.get_sample_value("mimamori_reports_total", {"category": "other"}) == 0
     assert reg.get_sample_value("mimamori_verdicts_total", {"outcome": "report"}) == 3
 
 
@@ -85,3 +85,27 @@ def test_every_metric_is_prefixed_and_the_process_is_described() -> None:
     assert metrics.registry.get_sample_value("mimamori_build_info",
                                              {"version": "0.1.0", "python": __import__(
                                                  "platform").python_version()}) == 1
+
+
+def test_known_label_values_are_exported_at_zero_before_any_event() -> None:
+    """A panel or alert sees a flat zero, not "no data", before the first DLQ record, error,
+    failed commit or reload."""
+    reg = Metrics().registry
+    zero = {
+        "mimamori_dlq_records_total": [("reason", r) for r in (
+            "invalid_json", "invalid_utf8", "schema", "empty_text", "oversized",
+            "internal_error")],
+        "mimamori_offset_commits_total": [("result", r) for r in (
+            "ok", "rebalanced", "failed", "stuck")],
+        "mimamori_errors_total": [("kind", "fetch"), ("kind", "produce")],
+        "mimamori_wordlist_reloads_total": [("result", "ok"), ("result", "error")],
+        "mimamori_verdicts_total": [("outcome", o) for o in ("clean", "review", "ng", "report")],
+        "mimamori_reports_total": [("category", c) for c in (
+            "operation", "penalty", "violating_post", "registration", "billing", "internet",
+            "advertising", "certification", "education", "other")],
+    }
+    for name, labels in zero.items():
+        for key, value in labels:
+            assert reg.get_sample_value(name, {key: value}) == 0, (name, value)
+    assert reg.get_sample_value("mimamori_wordlist_reload_failed_timestamp_seconds") == 0
+    assert reg.get_sample_value("mimamori_errors_total", {"kind": "other"}) is None
