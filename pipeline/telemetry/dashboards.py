@@ -250,7 +250,7 @@ def patrol() -> Dashboard:
                   query("sum by (decision) (rate(mimamori_console_decisions_total[15m])) "
                         "* 3600", "{{decision}}"),
                   stacked=True),
-            panel("Time to decision", "From a case's arrival to its decision.", "s",
+            panel("Time to decision", "From a reviewer's claim of a case to the decision.", "s",
                   query("histogram_quantile(0.5, sum by (le) "
                         "(rate(mimamori_console_decision_seconds_bucket[15m])))", "p50"),
                   query("histogram_quantile(0.9, sum by (le) "

@@ -41,7 +41,7 @@ COMMIT_RESULTS = ("ok", "rebalanced", "failed", "stuck")
 BATCH_SECONDS_BUCKETS = (1e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def register_process_metrics(registry: CollectorRegistry) -> None:
+def register_process(registry: CollectorRegistry) -> None:
     """Add prometheus_client's process collector (`process_cpu_seconds_total`,
     `process_resident_memory_bytes`, `process_open_fds`, `process_max_fds`,
     `process_start_time_seconds`) to a registry: the SRE dashboard plots them per process.
@@ -58,7 +58,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        register_process_metrics(r)
+        register_process(r)
         self.build_info = Info("mimamori_build", "Version of mimamori and Python", registry=r)
         self.build_info.info(
             {"version": pipeline.__version__, "python": platform.python_version()}
