@@ -1,0 +1,148 @@
+"""A running pipeline under a real Prometheus, for the observability test and the dashboard
+pictures (tests/render_dashboards.py): filter workers as real processes on a broker, fed with
+sample posts by a background thread, scraped by Debian's Prometheus evaluating the repository's
+rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pipeline.config import Config
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.topicio import produce
+from pipeline.tools.sample import generate
+from tests.processes import spawn
+from tests.prom import RULE_FILES, PrometheusServer, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+FILTER_JOB = "mimamori-worker"
+
+
+class Feeder:
+    """Produces sample posts (hits, reports and malformed records included) in rounds of
+    `per_round` records until stopped, from a thread with its own event loop."""
+
+    def __init__(self, config: Config, per_round: int = 300, pause_s: float = 0.5) -> None:
+        self._config = config
+        self._per_round = per_round
+        self._pause_s = pause_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="feeder", daemon=True)
+        self.produced = 0
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._feed())
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+
+    async def _feed(self) -> None:
+        topics = {"posts": self._config.topics.posts, "reports": self._config.topics.reports}
+        round_no = 0
+        while not self._stop.is_set():
+            records = generate(self._per_round, seed=round_no, hit_ratio=0.08,
+                               report_ratio=0.05, malformed=round_no % 4 == 0)
+            await produce(self._config.kafka.bootstrap_servers,
+                          [(topics[r.topic_kind], r.key, r.value) for r in records])
+            self.produced += len(records)
+            round_no += 1
+            await asyncio.to_thread(self._stop.wait, self._pause_s)
+
+
+@dataclass
+class Observed:
+    """The running pieces."""
+
+    config: Config
+    prometheus: PrometheusServer
+    feeder: Feeder
+    wordlists: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    metrics_ports: list[int] = field(default_factory=list)
+
+    def wait_for(self, expr: str, timeout_s: float = 60) -> list[dict[str, Any]]:
+        """Poll an instant query until it returns a sample."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            result = self.prometheus.query(expr)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no data for {expr} within {timeout_s}s")
+            time.sleep(0.5)
+
+    def firing(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus has firing now."""
+        alerts: list[dict[str, Any]] = self.prometheus.api("alerts")["alerts"]
+        return [a for a in alerts if a["state"] == "firing"]
+
+
+def worker_config(base: Config, wordlists: Path, metrics_port: int) -> Config:
+    """A filter worker's configuration: its own metrics port, lists reloaded every 0.5 s."""
+    return msgspec.structs.replace(
+        base,
+        wordlists=msgspec.structs.replace(base.wordlists, dir=str(wordlists),
+                                          reload_interval_ms=500),
+        metrics=msgspec.structs.replace(base.metrics, host="127.0.0.1", port=metrics_port),
+    )
+
+
+@contextlib.contextmanager
+def observed_filter(base: Config, workdir: Path, workers: int = 1,
+                    interval_s: float = 1.0) -> Iterator[Observed]:
+    """Filter workers on `base`'s broker and topics, fed with posts and scraped by a real
+    Prometheus (job `mimamori-worker`, as in config/prometheus.yml) that evaluates
+    config/prometheus/*.rules.yml every `interval_s`. Everything is stopped on exit."""
+    asyncio.run(ensure_topics(base))
+    wordlists = workdir / "wordlists"
+    shutil.copytree(ROOT / "wordlists", wordlists)
+    ports = [free_port() for _ in range(workers)]
+    prometheus = PrometheusServer(
+        workdir, [{"job_name": FILTER_JOB,
+                   "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports]}]}],
+        RULE_FILES, interval_s=interval_s)
+    observed = Observed(base, prometheus, Feeder(base), wordlists, metrics_ports=ports)
+    try:
+        for index, port in enumerate(ports):
+            observed.workers.append(spawn(["pipeline", "run"],
+                                          worker_config(base, wordlists, port),
+                                          workdir / f"worker{index}.log"))
+        prometheus.start()
+        observed.feeder.start()
+        yield observed
+    finally:
+        with contextlib.suppress(Exception):
+            observed.feeder.stop()
+        for process in observed.workers:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGCONT)  # a stopped worker must be able to exit
+                process.terminate()
+        for process in observed.workers:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        prometheus.stop()
