@@ -170,14 +170,13 @@ def loop_row(job: str) -> list[Timeseries]:
               query(f'sum(up{{{j}}})', "up"),
               query(f'count(up{{{j}}})', "discovered")),
         panel("CPU", "CPU time per second of each process (1 = one core).", "short",
-              query(f"sum by (instance) (rate(process_cpu_seconds_total{{{j}}}[5m]))",
+              query(f"sum by (instance) (rate(mimamori_process_cpu_seconds_total{{{j}}}[5m]))",
                     "{{instance}}")),
         panel("Memory (RSS)", "Resident memory of each process.", "bytes",
-              query(f"process_resident_memory_bytes{{{j}}}", "{{instance}}")),
-        panel("Open file descriptors", "Open file descriptors of each process, against its "
-              "limit.", "short",
-              query(f"process_open_fds{{{j}}}", "{{instance}}"),
-              query(f"max(process_max_fds{{{j}}})", "limit")),
+              query(f"mimamori_process_resident_memory_bytes{{{j}}}", "{{instance}}")),
+        panel("Open file descriptors", "Open file descriptors of each process (its limit is "
+              "mimamori_process_max_fds).", "short",
+              query(f"mimamori_process_open_fds{{{j}}}", "{{instance}}")),
     ]
 
 

@@ -115,7 +115,7 @@ def test_panels_rules_and_the_stalled_worker_alert_on_real_prometheus(
             'job_service_outcome:mimamori_verdicts:rate5m{outcome="ng"} > 0',
             'job_service_reason:mimamori_dlq_records:rate5m{reason="invalid_json"} > 0',
             'job_service_result:mimamori_offset_commits:rate5m{result="ok"} > 0',
-            f'process_resident_memory_bytes{{job="{FILTER_JOB}"}} > 20e6',
+            f'mimamori_process_resident_memory_bytes{{job="{FILTER_JOB}"}} > 20e6',
             'mimamori_wordlist_reload_failed_timestamp_seconds'
             ' > mimamori_wordlist_loaded_timestamp_seconds',
         ):

@@ -140,8 +140,9 @@ def test_every_query_parses_in_promtool(tmp_path: Path) -> None:
 
 def test_metric_names_are_extracted_as_promql_reads_them() -> None:
     """The extraction below must find names and only names: hand-picked expressions."""
-    assert metric_names('sum by (instance) (rate(process_cpu_seconds_total{job="x"}[5m]))') == {
-        "process_cpu_seconds_total"}
+    assert metric_names(
+        'sum by (instance) (rate(mimamori_process_cpu_seconds_total{job="x"}[5m]))') == {
+        "mimamori_process_cpu_seconds_total"}
     assert metric_names("a:b:c / on (job, queue) d_e > 0.5 and time() - f") == {
         "a:b:c", "d_e", "f"}
     assert metric_names('histogram_quantile(0.9, sum by (le) (rate(h_bucket[30m])))') == {
@@ -179,8 +180,8 @@ def test_every_filter_metric_is_on_a_dashboard() -> None:
                     shown |= rule_inputs.get(m, set())
     not_plotted = {  # deliberately: diagnostics, not something to watch
         "mimamori_build", "mimamori_in_flight_records", "mimamori_batch_records",
-        "mimamori_wordlist_load_seconds", "process_virtual_memory_bytes",
-        "process_start_time_seconds",
+        "mimamori_wordlist_load_seconds", "mimamori_process_virtual_memory_bytes",
+        "mimamori_process_start_time_seconds", "mimamori_process_max_fds",
     }
     missing = []
     for family in Metrics().registry.collect():
