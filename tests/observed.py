@@ -32,11 +32,12 @@ FILTER_JOB = "mimamori-worker"
 
 class Feeder:
     """Produces sample posts (hits, reports and malformed records included) in rounds of
-    `per_round` records until stopped, from a thread with its own event loop."""
+    `per_round` records (changeable while it runs) until stopped, from a thread with its own
+    event loop."""
 
     def __init__(self, config: Config, per_round: int = 300, pause_s: float = 0.5) -> None:
         self._config = config
-        self._per_round = per_round
+        self.per_round = per_round
         self._pause_s = pause_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feeder", daemon=True)
@@ -62,7 +63,7 @@ class Feeder:
         topics = {"posts": self._config.topics.posts, "reports": self._config.topics.reports}
         round_no = 0
         while not self._stop.is_set():
-            records = generate(self._per_round, seed=round_no, hit_ratio=0.08,
+            records = generate(self.per_round, seed=round_no, hit_ratio=0.08,
                                report_ratio=0.05, malformed=round_no % 4 == 0)
             await produce(self._config.kafka.bootstrap_servers,
                           [(topics[r.topic_kind], r.key, r.value) for r in records])

@@ -138,3 +138,12 @@ def test_unit_tests_catch_a_broken_alert(tmp_path: Path, mutation: str) -> None:
         if result.returncode == 0:
             survived.append(rule["alert"])
     assert survived == []
+
+
+def test_readme_alert_table_lists_every_alert_with_its_runbook_link() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("**Alerts.**", 1)[1].split("**How they are tested.**", 1)[0]
+    listed = re.findall(r"^\| \[`(\w+)`\]\(docs/runbook\.md#(\w+)\) \| (\w+) \|", table,
+                        re.MULTILINE)
+    assert listed == [(r["alert"], r["alert"].lower(), r["labels"]["severity"])
+                      for r in alerts()]
