@@ -74,7 +74,8 @@ async def test_bad_records_go_to_the_dlq_and_the_worker_keeps_going(
     config = fresh_config(broker.bootstrap_servers)
     await ensure_topics(config)
     bad = malformed_records("site-01")
-    good = [Post(f"good-{i}", "site-01", "baduser", "しね", "2026-11-23T10:00:00Z") for i in range(len(bad))]
+    good = [Post(f"good-{i}", "site-01", "baduser", "しね", "2026-11-23T10:00:00Z")
+            for i in range(len(bad))]
     # Every bad record is followed by a good one on the same key (so the same partition).
     interleaved: list[tuple[str, bytes | None, bytes]] = []
     for b, g in zip(bad, good, strict=True):

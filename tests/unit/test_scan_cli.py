@@ -112,4 +112,4 @@ def test_check_config_rejects_bad_file(tmp_path: Path) -> None:
     path.write_text("[worker]\nmax_batch_records = -1\n")
     result = run_cli("check-config", "--config", str(path))
     assert result.returncode == 2
-    assert "worker.max_batch_records: must be positive" in result.stderr.decode()
+    assert "[worker] max_batch_records: Expected `int` >= 1" in result.stderr.decode()
