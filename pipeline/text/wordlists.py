@@ -143,6 +143,14 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
         raise WordlistError(
             path, lineno, f"{len(cells)} columns but the header has {columns.width}"
         )
+    needed = max(columns.term, columns.mode, columns.category) + 1
+    if len(cells) < needed:
+        names = [name for name, at in (("term", columns.term), ("mode", columns.mode),
+                                       ("category", columns.category)) if at >= len(cells)]
+        raise WordlistError(
+            path, lineno, f"{len(cells)} column(s), but the header puts {', '.join(names)} in "
+            f"column {needed}; separate the columns with tabs"
+        )
     cells += [""] * (columns.width - len(cells))
     term = cells[columns.term].strip()
     if not term:
@@ -333,6 +341,8 @@ def _find_duplicates(entries: list[Entry]) -> list[str]:
     if len(set(map(attrgetter("normalized"), entries))) == len(entries):
         return []  # no two entries share a term: the usual case, checked at C level
     seen: dict[tuple[str, str, str, frozenset[str] | None], Entry] = {}
+    # The first ng/watch entry of each normalized term and sites, to spot a conflict.
+    firsts: dict[tuple[str, frozenset[str] | None], Entry] = {}
     warnings: list[str] = []
     for entry in entries:
         key = (entry.normalized, entry.mode, entry.category, entry.sites)
@@ -342,6 +352,15 @@ def _find_duplicates(entries: list[Entry]) -> list[str]:
                 f"{entry.path}:{entry.line}: duplicate of {first.path}:{first.line} "
                 f"({entry.term!r} normalizes to the same {entry.mode} entry)"
             )
-        else:
-            seen[key] = entry
+            continue
+        seen[key] = entry
+        if entry.mode == "allow":
+            continue
+        other = firsts.setdefault((entry.normalized, entry.sites), entry)
+        if other is not entry:
+            warnings.append(
+                f"{entry.path}:{entry.line}: {entry.term!r} ({entry.mode}, {entry.category}) "
+                f"normalizes like {other.path}:{other.line} {other.term!r} ({other.mode}, "
+                f"{other.category}); a post gets both hits, so the stricter mode wins"
+            )
     return warnings

@@ -8,10 +8,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
-from pipeline.cli import build_parser
+from pipeline.cli import build_parser, main
 from pipeline.config import WorkerConfig
 from pipeline.filter.judge import FilterCore
 from pipeline.tools.scan import scan_lines
@@ -47,9 +48,33 @@ def test_scan_one_line_out_per_line_in_order(default_core: FilterCore) -> None:
     assert counts == {"ng": 1, "review": 1, "clean": 1, "error": 3}
 
 
-def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], input=stdin, cwd=ROOT,
-                          capture_output=True, timeout=60, check=False)
+class Ran(NamedTuple):
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_cli(*args: str, stdin: bytes = b"") -> Ran:
+    """`mimamori ARGS` in this process (`cli.main`), with its standard streams captured."""
+    streams = [io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", write_through=True)
+               for data in (stdin, b"", b"")]
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = streams
+    try:
+        code = main(list(args))
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    out, err = (s.buffer.getvalue() for s in streams[1:])
+    return Ran(code, out, err)
+
+
+def test_the_installed_entry_point_runs_the_same_command_line() -> None:
+    """`python -m pipeline` (and the console script) go through `cli.entry`."""
+    result = subprocess.run([sys.executable, "-m", "pipeline", "scan", "--wordlists",
+                             str(ROOT / "wordlists"), "-"], input=LINES[0] + b"\n", cwd=ROOT,
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "ng"
 
 
 def test_scan_command_reads_stdin() -> None:

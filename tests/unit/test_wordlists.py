@@ -46,6 +46,8 @@ def test_comments_blank_lines_and_bom(tmp_path: Path) -> None:
     ("しね\tng\tabuse\t\t500\n", 2, "priority 500 is outside 0-100"),
     ("しね\tng\tabuse\tsite 1\t\n", 2, "site id 'site 1' is not a valid site id"),
     ("しね\tng\tabuse\t\t\textra\n", 2, "6 columns but the header has 5"),
+    ("しね\tng\n", 2, "2 column(s), but the header puts category in column 3; separate"),
+    ("しね ng abuse\n", 2, "1 column(s), but the header puts mode, category in column 3"),
     ("\u200b\tng\tabuse\t\t\n", 2, "is empty after normalization"),
 ])
 def test_bad_line_names_file_line_reason(
@@ -135,6 +137,16 @@ def test_duplicates_are_warned_with_both_places(tmp_path: Path) -> None:
     assert len(wordlist.warnings) == 1
     assert "a.tsv:3: duplicate of" in wordlist.warnings[0]
     assert "a.tsv:2" in wordlist.warnings[0]
+
+
+def test_entries_alike_but_of_another_mode_or_category_are_warned(tmp_path: Path) -> None:
+    write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nシネ\twatch\tabuse\t\t\n"
+                                  "ｼﾈ\tng\tcrime\t\t\nしね\tng\tabuse\tsite-1\t\n"
+                                  "しね\tallow\tabuse\tsite-2\t\n")
+    warnings = [w.replace(f"{tmp_path}/", "") for w in load_wordlists(tmp_path).warnings]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("a.tsv:3: 'シネ' (watch, abuse) normalizes like a.tsv:2 'しね'")
+    assert warnings[1].startswith("a.tsv:4: 'ｼﾈ' (ng, crime) normalizes like a.tsv:2 'しね'")
 
 
 def test_latin_flag() -> None:
