@@ -24,6 +24,7 @@ from pipeline.contract.messages import (
 )
 from pipeline.filter.policy import decide, report_priority, verdict_of
 from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
+from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
 from pipeline.text.normalize import SENTINEL, text_starts, track, views, views_batch
 
@@ -102,16 +103,19 @@ class FilterCore:
         return self._resolve(text, candidates, contacts)
 
     def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span]) -> list[Hit]:
-        """Offsets back into `text`, repeated letters and allow entries checked."""
+        """Offsets back into `text`, repeated letters, spacing evidence, context and allow
+        entries checked. An allow match drops every hit, detector hits included, that lies
+        entirely inside it (and spaced like it: `evidence.covers`); a hit that starts or ends
+        outside it stays."""
         base, match = track(text)
-        hits = []
-        for raw in self.matcher.resolve(candidates, match, text):
-            start, end = match.span(raw.start, raw.end)
-            entry = raw.entry
-            hits.append(Hit(entry.term, entry.mode, entry.category, start, end))  # type: ignore[arg-type]
+        found, allows = self.matcher.resolve(candidates, match, text)
+        hits = [Hit(raw.entry.term, raw.entry.mode, raw.entry.category,  # type: ignore[arg-type]
+                    raw.start, raw.end) for raw in found]
         for name, b_start, b_end in contacts:
             start, end = base.span(b_start, b_end)
             hits.append(Hit(name, "watch", CONTACT_CATEGORY, start, end))
+        if allows:
+            hits = [h for h in hits if not any(covers(a, h.start, h.end) for a in allows)]
         hits.sort(key=lambda h: (h.start, h.end, h.term))
         return hits
 

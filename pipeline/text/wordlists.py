@@ -22,7 +22,8 @@ from typing import Literal, NamedTuple, cast
 import msgspec
 
 from pipeline.errors import WordlistError
-from pipeline.text.normalize import term_forms
+from pipeline.text.evidence import Condition
+from pipeline.text.normalize import normalize, term_forms
 
 EntryMode = Literal["ng", "watch", "allow"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
@@ -41,19 +42,22 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
         normalized: the term after `normalize`, what the matcher looks for.
         runs: for each character of `normalized`, how many times the term repeats it (a text
             must repeat it at least as often: "butt" does not fire on "but").
-        plain: the term's `plain_form`; an allow entry counts only where the text has it.
+        gaps: positions of `normalized` after which the term as written has a gap (see
+            `pipeline.text.evidence.deliberate`).
         latin: whether the term is Latin-script and so matches only as a whole word.
+        context: an allow entry's conditions on its surroundings (`pipeline.text.evidence`).
     """
 
     term: str
     normalized: str
     runs: tuple[int, ...]
-    plain: str
+    gaps: tuple[int, ...]
     mode: EntryMode
     category: str
     sites: frozenset[str] | None
     priority: int | None
     latin: bool
+    context: tuple[Condition, ...]
     path: str
     line: int
 
@@ -93,19 +97,21 @@ class _Columns(NamedTuple):
     category: int
     sites: int | None
     priority: int | None
+    context: int | None
     #: Categories already checked in this file (a list has a handful, used on every line).
     categories: set[str]
 
     @property
     def layout(self) -> _Layout:
         """What a line's parse depends on besides its text."""
-        return self.width, self.term, self.mode, self.category, self.sites, self.priority
+        return (self.width, self.term, self.mode, self.category, self.sites, self.priority,
+                self.context)
 
     @classmethod
     def of(cls, header: dict[str, int]) -> _Columns:
         """From a header that `_parse_header` accepted (the required columns are there)."""
         return cls(len(header), header["term"], header["mode"], header["category"],
-                   header.get("sites"), header.get("priority"), set())
+                   header.get("sites"), header.get("priority"), header.get("context"), set())
 
 
 def _parse_header(path: str, lineno: int, line: str) -> dict[str, int]:
@@ -135,6 +141,42 @@ class _Row(msgspec.Struct, gc=False):
     category: str
     sites: frozenset[str] | None
     priority: int | None
+    context: tuple[Condition, ...]
+
+
+# Longest prefix first: "before!=" before "before=".
+_CONTEXT_KINDS = {"before!=": "!before", "after!=": "!after", "before=": "before",
+                  "after=": "after"}
+
+
+def parse_context(cell: str) -> tuple[Condition, ...]:
+    """The conditions of a `context` cell: space-separated `word`, `before=CHARS`,
+    `before!=CHARS`, `after=CHARS`, `after!=CHARS`; CHARS are written like terms (any width or
+    script) and `_` stands for a separator or the edge of the text.
+
+    Raises:
+        ValueError: with the reason, for a condition that cannot be read.
+    """
+    conditions: list[Condition] = []
+    for token in cell.split():
+        if token == "word":
+            conditions.append(("word", ""))
+            continue
+        kind = next((k for k in _CONTEXT_KINDS if token.startswith(k)), None)
+        if kind is None:
+            raise ValueError(f"context {token!r} is not word, before=, before!=, after= "
+                             "or after!=")
+        chars = token[len(kind):]
+        if not chars:
+            raise ValueError(f"context {token!r} names no characters")
+        folded = ""
+        for ch in chars:
+            form = " " if ch == "_" else normalize(ch)
+            if len(form) != 1:
+                raise ValueError(f"context character {ch!r} does not normalize to one letter")
+            folded += form
+        conditions.append((_CONTEXT_KINDS[kind], folded))
+    return tuple(conditions)
 
 
 def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
@@ -177,13 +219,20 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
             ) from None
         if not 0 <= priority <= 100:
             raise WordlistError(path, lineno, f"priority {priority} is outside 0-100")
+    context: tuple[Condition, ...] = ()
+    if columns.context is not None and cells[columns.context].strip():
+        try:
+            context = parse_context(cells[columns.context])
+        except ValueError as exc:
+            raise WordlistError(path, lineno, str(exc)) from None
     columns.categories.add(category)
-    return _Row(lineno, term, mode, category, sites, priority)  # type: ignore[arg-type]
+    return _Row(lineno, term, mode, category, sites, priority,  # type: ignore[arg-type]
+                context)
 
 
 #: What a data line parses to: every field of its `Entry` but the place (path, line).
-_Parsed = tuple[str, str, tuple[int, ...], str, EntryMode, str, frozenset[str] | None,
-                int | None, bool]
+_Parsed = tuple[str, str, tuple[int, ...], tuple[int, ...], EntryMode, str,
+                frozenset[str] | None, int | None, bool, tuple[Condition, ...]]
 #: What the data lines of a layout parsed to, by line text.
 _Lines = dict[_Layout, dict[str, _Parsed]]
 
@@ -209,8 +258,8 @@ def _normalized(path: str, rows: list[_Row]) -> list[_Parsed]:
     for row, form in zip(rows, term_forms([row.term for row in rows]), strict=True):
         if not form.match:
             raise WordlistError(path, row.line, f"term {row.term!r} is empty after normalization")
-        parsed.append((row.term, form.match, form.runs, form.plain, row.mode, row.category,
-                       row.sites, row.priority, is_latin_term(form.match)))
+        parsed.append((row.term, form.match, form.runs, form.gaps, row.mode, row.category,
+                       row.sites, row.priority, is_latin_term(form.match), row.context))
     return parsed
 
 
