@@ -292,29 +292,32 @@ def _gap_rules() -> str:
 
     Whether such a join was deliberate is judged later, per hit (`pipeline.text.evidence`).
     """
-    rules = [
+    spaces = [  # a space or stretching mark, and what is around it
         f"(?<=[{_JA}][ ー~])[ ー~]*(?=[{_JA}a-z0-9])",
         f"(?<=[{_JA}][ー~])[ー~]*",
         f"(?<=[a-z0-9] ) *(?=[{_JA}])",
         r"(?<=[0-9] ) *(?=[0-9])",
         r"(?<=[a-z0-9] )(?<![a-z0-9]{2} ) *(?=[a-z0-9](?![a-z0-9]))",
         r"(?<=  ) *",
+    ]
+    vowels = [f"(?<=[{column}]{vowel}){vowel}*(?=[{_KANA}])"
+              for vowel, column in _COLUMNS.items() if vowel != "い"]
+    # The consumed character picks its group with a one-character lookbehind, so a common
+    # letter such as あ is not tried against every rule.
+    groups = [
+        "(?<=[ ー~])(?:" + "|".join(spaces) + ")",
         "(?<=っ)",
         f"(?<=[{_JA}]w)w*(?=[{_JA}])",
         f"(?<=[{_KANA}]笑)(?=[{_KANA}])(?![わいうえおっ])",
+        "(?<=[あうえお])(?:" + "|".join(vowels) + ")",
     ]
-    first = " ー~っw笑"
-    for vowel, column in _COLUMNS.items():
-        if vowel == "い":
-            continue
-        rules.append(f"(?<=[{column}]{vowel}){vowel}*(?=[{_KANA}])")
-        first += vowel
-    return f"[{first}](?:" + "|".join(rules) + ")"
+    return "[ ー~っw笑あうえお](?:" + "|".join(groups) + ")"
 
 
 _GAPS_RE = re.compile(_gap_rules())
-# Repeated letters (fuuuck, しねええ); digits keep their runs.
-_REPEAT_RE = re.compile(f"(?<=([^\\W\\d_]|{KATAKANA_LONG}))\\1+")
+# Repeated letters (fuuuck, しねええ); digits keep their runs. (A KATAKANA_LONG is never
+# doubled: two marks in a row stay plain ー.)
+_REPEAT_RE = re.compile(r"(?<=([^\W\d_]))\1+")
 
 
 @dataclass(frozen=True, slots=True)
