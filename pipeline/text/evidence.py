@@ -119,8 +119,8 @@ def deliberate(text: str, match: Tracked, start: int, end: int, key: str,
     if found is None:
         return None
     gaps, pairs = found
-    if not gaps:
-        return gaps
+    if not gaps or key.isdigit():
+        return gaps  # a number's groups are its own: 0120-99-7777 glued to text is one number
     if len({kind for _, _, kind in gaps}) > 1:
         return None
     glued_before = _glued(text, match.starts[start] - 1, -1)

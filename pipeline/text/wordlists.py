@@ -357,7 +357,7 @@ def _find_dead_entries(entries: list[Entry]) -> list[str]:
     """Entries that can never fire, and entries so short they will fire everywhere."""
     allows: dict[str, list[Entry]] = {}
     for entry in entries:
-        if entry.mode == "allow":
+        if entry.mode == "allow" and not entry.context:
             allows.setdefault(entry.normalized, []).append(entry)
     warnings: list[str] = []
     for entry in entries:

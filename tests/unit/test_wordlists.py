@@ -60,6 +60,27 @@ def test_bad_line_names_file_line_reason(
     assert str(info.value).startswith(f"{info.value.path}:{line}: ")
 
 
+@pytest.mark.parametrize(("context", "reason"), [
+    ("near=x", "context 'near=x' is not word, before=, before!=, after= or after!="),
+    ("before=", "context 'before=' names no characters"),
+    ("after!=\u200b", "does not normalize to one letter"),
+])
+def test_bad_context_names_file_line_reason(tmp_path: Path, context: str, reason: str) -> None:
+    (tmp_path / "a.tsv").write_text(f"term\tmode\tcategory\tcontext\nしね\tng\tabuse\t\n"
+                                    f"たしね\tallow\tabuse\t{context}\n", encoding="utf-8")
+    with pytest.raises(WordlistError) as info:
+        load_wordlists(tmp_path)
+    assert (info.value.line, reason in info.value.reason) == (3, True), info.value.reason
+
+
+def test_context_is_read_in_match_view_form(tmp_path: Path) -> None:
+    (tmp_path / "a.tsv").write_text("term\tmode\tcategory\tcontext\n"
+                                    "たしね\tallow\tabuse\tbefore!=ンﾀ after=_ word\n",
+                                    encoding="utf-8")
+    [entry] = load_wordlists(tmp_path).entries
+    assert entry.context == (("!before", "んた"), ("after", " "), ("word", ""))
+
+
 def test_first_bad_line_is_reported_even_when_an_earlier_term_normalizes_to_nothing(
     tmp_path: Path,
 ) -> None:
