@@ -43,7 +43,8 @@ class Matcher:
         self.wordlist = wordlist
         self.version = wordlist.version
         self.engine_name = engine
-        self._entries: Sequence[Entry] = wordlist.entries
+        # Rule parts share the automaton with the entries: one search finds both.
+        self._entries: Sequence[Entry] = wordlist.entries + wordlist.parts
         by_key = _entries_by_key([entry.normalized for entry in self._entries])
         #: Entry indices behind each engine key (one key may serve several entries).
         self._key_entries: list[tuple[int, ...]] = list(by_key.values())
@@ -52,6 +53,8 @@ class Matcher:
         self.priorities: dict[tuple[str, str], int] = {
             (e.term, e.category): e.priority for e in self._entries if e.priority is not None
         }
+        self.priorities.update({(r.term, r.category): r.priority for r in wordlist.rules
+                                if r.priority is not None})
 
     def candidates_batch(self, match_text: str, starts: Sequence[int],
                          sites: Sequence[str | None]) -> dict[int, list[RawHit]]:
@@ -91,8 +94,9 @@ class Matcher:
         held to exactly the same tests as ng and watch entries.
 
         Returns:
-            The ng/watch hits, and the allow matches with their gaps (the caller drops every hit,
-            detectors' included, that one covers: `evidence.covers`).
+            The ng/watch hits and rule parts (mode `part`), and the allow matches with their gaps
+            (the caller drops every hit, detectors' included, that one covers:
+            `evidence.covers`).
         """
         runs = match.runs
         hits: list[RawHit] = []

@@ -245,7 +245,11 @@ _COLUMNS = {
     "え": "えけせてねへめれげぜでべぺぇゖ",
     "お": "おこそとのほもよろをごぞどぼぽぉょ",
 }
-_VOWEL_OF = {kana: vowel for vowel, column in _COLUMNS.items() for kana in column}
+# A long o is written う far more often than お (こう, そう): ー after an お-column kana reads う,
+# and both stretch such a kana.
+_LONG_VOWEL = {"あ": "あ", "い": "い", "う": "う", "え": "え", "お": "う"}
+_EXTENSIONS = {"あ": "あ", "う": "う", "え": "え", "お": "おう"}
+_VOWEL_OF = {kana: _LONG_VOWEL[vowel] for vowel, column in _COLUMNS.items() for kana in column}
 # A long-vowel mark after a kana reads as that kana's vowel (うぜー is うぜえ, きもーい is
 # きもおい); after anything else it only stretches (死ーね).
 _KANA_LONG_RE = re.compile("ー(?<=[" + "".join(_VOWEL_OF) + "]ー)ー*")
@@ -300,8 +304,8 @@ def _gap_rules() -> str:
         r"(?<=[a-z0-9] )(?<![a-z0-9]{2} ) *(?=[a-z0-9](?![a-z0-9]))",
         r"(?<=  ) *",
     ]
-    vowels = [f"(?<=[{column}]{vowel}){vowel}*(?=[{_KANA}])"
-              for vowel, column in _COLUMNS.items() if vowel != "い"]
+    vowels = [f"(?<=[{_COLUMNS[vowel]}][{ext}])[{ext}]*(?=[{_KANA}])"
+              for vowel, ext in _EXTENSIONS.items()]
     # The consumed character picks its group with a one-character lookbehind, so a common
     # letter such as あ is not tried against every rule.
     groups = [

@@ -24,8 +24,9 @@ import msgspec
 from pipeline.errors import WordlistError
 from pipeline.text.evidence import Condition
 from pipeline.text.normalize import normalize, term_forms
+from pipeline.text.rules import Rule, pattern_name, split_alternatives
 
-EntryMode = Literal["ng", "watch", "allow"]
+EntryMode = Literal["ng", "watch", "allow", "part"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
 REQUIRED_COLUMNS = ("term", "mode", "category")
 _CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -60,6 +61,10 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
     context: tuple[Condition, ...]
     path: str
     line: int
+    #: For a part of a rule (mode `part`): the rule's index in `Wordlist.rules`, and which
+    #: cell (0: term, 1: near) it is an alternative of.
+    rule: int = -1
+    side: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Wordlist:
     version: str
     files: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    #: Rules with context, and the term alternatives of their parts as entries of mode `part`.
+    rules: tuple[Rule, ...] = field(default=())
+    parts: tuple[Entry, ...] = field(default=())
 
     def count(self, mode: str) -> int:
         """How many entries have this mode."""
@@ -98,6 +106,8 @@ class _Columns(NamedTuple):
     sites: int | None
     priority: int | None
     context: int | None
+    near: int | None
+    within: int | None
     #: Categories already checked in this file (a list has a handful, used on every line).
     categories: set[str]
 
@@ -105,13 +115,14 @@ class _Columns(NamedTuple):
     def layout(self) -> _Layout:
         """What a line's parse depends on besides its text."""
         return (self.width, self.term, self.mode, self.category, self.sites, self.priority,
-                self.context)
+                self.context, self.near, self.within)
 
     @classmethod
     def of(cls, header: dict[str, int]) -> _Columns:
         """From a header that `_parse_header` accepted (the required columns are there)."""
         return cls(len(header), header["term"], header["mode"], header["category"],
-                   header.get("sites"), header.get("priority"), header.get("context"), set())
+                   header.get("sites"), header.get("priority"), header.get("context"),
+                   header.get("near"), header.get("within"), set())
 
 
 def _parse_header(path: str, lineno: int, line: str) -> dict[str, int]:
@@ -230,6 +241,58 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
                 context)
 
 
+_MAX_WITHIN = 200
+
+
+def _parse_rule(path: str, lineno: int, line: str, columns: _Columns) -> Rule:
+    """A rule line (its `near` cell is filled in); the other cells are checked as for terms."""
+    row = _parse_row(path, lineno, line, columns)
+    cells = line.split("\t") + [""] * columns.width
+    if row.mode not in ("ng", "watch"):
+        raise WordlistError(path, lineno, f"a rule's mode must be ng or watch, not {row.mode}")
+    if row.context:
+        raise WordlistError(path, lineno, "a rule takes no context (its near cell is one)")
+    within_cell = cells[columns.within].strip() if columns.within is not None else ""
+    if not within_cell:
+        raise WordlistError(path, lineno, "a rule (near) needs a within: the most characters "
+                            "between its two parts")
+    try:
+        within = int(within_cell)
+    except ValueError:
+        raise WordlistError(path, lineno, f"within {within_cell!r} is not an integer") from None
+    if not 0 <= within <= _MAX_WITHIN:
+        raise WordlistError(path, lineno, f"within {within} is outside 0-{_MAX_WITHIN}")
+    near_cell = cells[columns.near].strip()  # type: ignore[index]
+    try:
+        left, right = split_alternatives(row.term), split_alternatives(near_cell)
+    except ValueError as exc:
+        raise WordlistError(path, lineno, str(exc)) from None
+    return Rule(f"{row.term} & {near_cell}", left, right, within, row.mode, row.category,
+                row.sites, row.priority, path, lineno)
+
+
+def _rule_parts(rules: list[Rule], offset: int) -> list[Entry]:
+    """The term alternatives of rules, as entries of mode `part` (patterns are not entries).
+
+    Raises:
+        WordlistError: an alternative that normalizes to nothing.
+    """
+    wanted = [(i, side, alt) for i, rule in enumerate(rules)
+              for side, cell in enumerate((rule.left, rule.right)) for alt in cell
+              if pattern_name(alt) is None]
+    parts: list[Entry] = []
+    for (i, side, alt), form in zip(wanted, term_forms([alt for _, _, alt in wanted]),
+                                    strict=True):
+        rule = rules[i]
+        if not form.match:
+            raise WordlistError(rule.path, rule.line,
+                                f"rule part {alt!r} is empty after normalization")
+        parts.append(Entry(alt, form.match, form.runs, form.gaps, "part", rule.category,
+                           rule.sites, None, is_latin_term(form.match), (), rule.path,
+                           rule.line, offset + i, side))
+    return parts
+
+
 #: What a data line parses to: every field of its `Entry` but the place (path, line).
 _Parsed = tuple[str, str, tuple[int, ...], tuple[int, ...], EntryMode, str,
                 frozenset[str] | None, int | None, bool, tuple[Condition, ...]]
@@ -268,8 +331,9 @@ def _is_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
-def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], bytes]:
-    """Parse one TSV file into entries; also return its raw bytes for versioning.
+def parse_file(path: Path, seen: _Lines | None = None
+               ) -> tuple[list[Entry], list[Rule], bytes]:
+    """Parse one TSV file into entries and rules; also return its raw bytes for versioning.
 
     Lines that the last load parsed are taken from it, looked up all at once; only the others
     go through the Python-level parsing. `seen`, when given, receives what every data line of
@@ -297,9 +361,18 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
     body = lines[header + 1:]
     # What each line parsed to at the last load; None for a new line, blank line or comment.
     found: list[_Parsed | None] = list(map(_LINES.get(columns.layout, {}).get, body))
+    rules: list[Rule] = []
+    rule_lines: set[int] = set()
+    if columns.near is not None:  # only files with a near column hold rules
+        for i, line in enumerate(body):
+            cells = line.split("\t")
+            if (not _is_comment(line) and len(cells) > columns.near
+                    and cells[columns.near].strip()):
+                rules.append(_parse_rule(name, first + i, line, columns))
+                rule_lines.add(i)
     rows: list[_Row] = []
     for i in [i for i, parsed in enumerate(found) if parsed is None]:
-        if _is_comment(body[i]):
+        if _is_comment(body[i]) or i in rule_lines:
             continue
         try:
             rows.append(_parse_row(name, first + i, body[i], columns))
@@ -314,7 +387,7 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
         seen.setdefault(columns.layout, {}).update(
             zip(compress(body, found), parses, strict=True))
     return [Entry(*parsed, name, lineno) for lineno, parsed
-            in zip(compress(count(first), found), parses, strict=True)], raw
+            in zip(compress(count(first), found), parses, strict=True)], rules, raw
 
 
 def list_files(directory: Path) -> list[Path]:
@@ -337,11 +410,15 @@ def load_wordlists(directory: Path) -> Wordlist:
     global _LINES
     digest = hashlib.sha256()
     entries: list[Entry] = []
+    rules: list[Rule] = []
+    parts: list[Entry] = []
     files = list_files(directory)
     seen: _Lines = {}
     for path in files:
-        file_entries, raw = parse_file(path, seen)
+        file_entries, file_rules, raw = parse_file(path, seen)
         entries.extend(file_entries)
+        parts.extend(_rule_parts(file_rules, len(rules)))
+        rules.extend(file_rules)
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
     _LINES = seen
     warnings = _find_duplicates(entries) + _find_dead_entries(entries)
@@ -350,6 +427,8 @@ def load_wordlists(directory: Path) -> Wordlist:
         version=digest.hexdigest()[:12],
         files=tuple(str(p) for p in files),
         warnings=tuple(warnings),
+        rules=tuple(rules),
+        parts=tuple(parts),
     )
 
 
