@@ -512,6 +512,23 @@ class TermForm(NamedTuple):
     gaps: tuple[int, ...]
 
 
+_EXTENSION_OF = {kana: _EXTENSIONS.get(vowel, "")
+                 for vowel, column in _COLUMNS.items() for kana in column}
+
+
+def _without_trailing_stretch(form: TermForm) -> TermForm:
+    """A term's key does not end in a vowel stretching the kana before it (しよう → しよ,
+    うぜえ → うぜ): inside a post the match view drops such a vowel whenever more text follows
+    (しようかな → しよかな), so the key must match either way."""
+    key, runs, gaps = form
+    end = len(key)
+    while end > 2 and key[end - 1] in _EXTENSION_OF.get(key[end - 2], ""):
+        end -= 1
+    if end == len(key):
+        return form
+    return TermForm(key[:end], runs[:end], tuple(g for g in gaps if g < end - 1))
+
+
 def term_form(term: str) -> TermForm:
     """The form of one term, through the tracking path (the reference for `term_forms`)."""
     _, match = track(term)
@@ -521,7 +538,8 @@ def term_form(term: str) -> TermForm:
     gaps = tuple(i - left for i in range(left, right - 1)
                  if any(not invisible(c) and c not in VOICED_MARKS_ANY
                         for c in term[match.ends[i]:match.starts[i + 1]]))
-    return TermForm(text[left:right], tuple(match.runs[left:right]), gaps)
+    return _without_trailing_stretch(
+        TermForm(text[left:right], tuple(match.runs[left:right]), gaps))
 
 
 def term_forms(terms: Sequence[str]) -> list[TermForm]:
@@ -540,6 +558,6 @@ def term_forms(terms: Sequence[str]) -> list[TermForm]:
         for i, before, view in zip(batch, base.split(SENTINEL), collapsed, strict=True):
             # Nothing dropped, so no gap and every run is 1 (a key keeps no edge space).
             if len(view) == len(before) and view.strip(" ") == view:
-                forms[i] = TermForm(view, (1,) * len(view), ())
+                forms[i] = _without_trailing_stretch(TermForm(view, (1,) * len(view), ()))
     return [form if form is not None else term_form(term)
             for form, term in zip(forms, terms, strict=True)]
