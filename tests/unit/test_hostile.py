@@ -95,7 +95,8 @@ def test_detection_never_crashes_and_hits_point_into_the_text(
         assert 0 <= hit.start < hit.end <= len(text)
 
 
-SEPARATORS = st.text(st.sampled_from(" 　・.★_-\u200b\u200d\u2060*~ー💀"), min_size=1, max_size=3)
+# Not ー: after a kana it reads as that kana's vowel (しーね is the しーね of 楽しーね).
+SEPARATORS = st.text(st.sampled_from(" 　・.★_-\u200b\u200d\u2060*~💀"), min_size=1, max_size=3)
 
 
 @FUZZ

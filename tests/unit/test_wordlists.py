@@ -62,6 +62,27 @@ def test_bad_line_names_file_line_reason(
     assert str(info.value).startswith(f"{info.value.path}:{line}: ")
 
 
+@pytest.mark.parametrize(("context", "reason"), [
+    ("near=x", "context 'near=x' is not word, before=, before!=, after= or after!="),
+    ("before=", "context 'before=' names no characters"),
+    ("after!=\u200b", "does not normalize to one letter"),
+])
+def test_bad_context_names_file_line_reason(tmp_path: Path, context: str, reason: str) -> None:
+    (tmp_path / "a.tsv").write_text(f"term\tmode\tcategory\tcontext\nしね\tng\tabuse\t\n"
+                                    f"たしね\tallow\tabuse\t{context}\n", encoding="utf-8")
+    with pytest.raises(WordlistError) as info:
+        load_wordlists(tmp_path)
+    assert (info.value.line, reason in info.value.reason) == (3, True), info.value.reason
+
+
+def test_context_is_read_in_match_view_form(tmp_path: Path) -> None:
+    (tmp_path / "a.tsv").write_text("term\tmode\tcategory\tcontext\n"
+                                    "たしね\tallow\tabuse\tbefore!=ンﾀ after=_ word\n",
+                                    encoding="utf-8")
+    [entry] = load_wordlists(tmp_path).entries
+    assert entry.context == (("!before", "んた"), ("after", " "), ("word", ""))
+
+
 def test_first_bad_line_is_reported_even_when_an_earlier_term_normalizes_to_nothing(
     tmp_path: Path,
 ) -> None:
@@ -165,3 +186,34 @@ def test_entries_that_can_never_fire_are_warned(tmp_path: Path) -> None:
     assert any("a.tsv:2: can never fire: allow entry" in w and "a.tsv:3" in w for w in warnings)
     assert not any("a.tsv:4: can never fire" in w for w in warnings)  # allow is for another site
     assert any("a.tsv:6: '死' is one character" in w for w in warnings)
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("ホ別\tng\tsexual\t{price}\t\n", "needs a within"),
+    ("ホ別\tng\tsexual\t{price}\tten\n", "within 'ten' is not an integer"),
+    ("ホ別\tng\tsexual\t{price}\t500\n", "within 500 is outside 0-200"),
+    ("ホ別\tallow\tsexual\t{price}\t5\n", "a rule's mode must be ng or watch"),
+    ("ホ別\tng\tsexual\t{cost}\t5\n", "'{cost}' is not a known pattern"),
+    ("ホ別||ホ込\tng\tsexual\t{price}\t5\n", "has an empty alternative"),
+    ("\u200b\tng\tsexual\t{price}\t5\n", "is empty after normalization"),
+])
+def test_bad_rule_names_file_line_reason(tmp_path: Path, line: str, reason: str) -> None:
+    (tmp_path / "r.tsv").write_text("term\tmode\tcategory\tnear\twithin\nしね\tng\tabuse\n"
+                                    + line, encoding="utf-8")
+    with pytest.raises(WordlistError) as info:
+        load_wordlists(tmp_path)
+    assert (info.value.line, reason in info.value.reason) == (3, True), info.value.reason
+
+
+def test_rules_load_with_their_parts(tmp_path: Path) -> None:
+    (tmp_path / "r.tsv").write_text("term\tmode\tcategory\tnear\twithin\n"
+                                    "ホ別|ホ込\tng\tsexual\t{price_short}|諭吉\t3\n",
+                                    encoding="utf-8")
+    wordlist = load_wordlists(tmp_path)
+    [rule] = wordlist.rules
+    assert (rule.term, rule.left, rule.right, rule.within, rule.line) == (
+        "ホ別|ホ込 & {price_short}|諭吉", ("ホ別", "ホ込"), ("{price_short}", "諭吉"), 3, 2)
+    assert [(p.term, p.normalized, p.mode, p.rule, p.side) for p in wordlist.parts] == [
+        ("ホ別", "ほ別", "part", 0, 0), ("ホ込", "ほ込", "part", 0, 0),
+        ("諭吉", "諭吉", "part", 0, 1)]
+    assert wordlist.entries == ()
