@@ -307,18 +307,6 @@ _Parsed = tuple[str, str, tuple[int, ...], tuple[int, ...], EntryMode, str,
 #: What the data lines of a layout parsed to, by line text.
 _Lines = dict[_Layout, dict[str, _Parsed]]
 
-#: The lines of the last successful load and what they parsed to. Parsing and normalization
-#: are pure functions of the line and the column layout, so a reload parses and normalizes
-#: only the lines that changed. Replaced whole after each load, so it never outgrows the lists.
-_LINES: _Lines = {}
-
-
-def clear_parse_cache() -> None:
-    """Forget the lines of the last load (benchmarks measure a load from nothing with it)."""
-    global _LINES
-    _LINES = {}
-
-
 def _normalized(path: str, rows: list[_Row]) -> list[_Parsed]:
     """What each new row parses to; the rows' terms are normalized together.
 
@@ -339,13 +327,13 @@ def _is_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
-def parse_file(path: Path, seen: _Lines | None = None
+def parse_file(path: Path, seen: _Lines | None = None, known: _Lines | None = None
                ) -> tuple[list[Entry], list[Rule], bytes]:
     """Parse one TSV file into entries and rules; also return its raw bytes for versioning.
 
-    Lines that the last load parsed are taken from it, looked up all at once; only the others
-    go through the Python-level parsing. `seen`, when given, receives what every data line of
-    this file parsed to.
+    Lines found in `known` (what the lines of the last load parsed to) are taken from it,
+    looked up all at once; only the others go through the Python-level parsing. `seen`, when
+    given, receives what every data line of this file parsed to.
 
     Raises:
         WordlistError: on the first bad line, naming file, line and reason.
@@ -368,7 +356,7 @@ def parse_file(path: Path, seen: _Lines | None = None
     first = header + 2  # the line number of body[0]
     body = lines[header + 1:]
     # What each line parsed to at the last load; None for a new line, blank line or comment.
-    found: list[_Parsed | None] = list(map(_LINES.get(columns.layout, {}).get, body))
+    found: list[_Parsed | None] = list(map((known or {}).get(columns.layout, {}).get, body))
     rules: list[Rule] = []
     rule_lines: set[int] = set()
     if columns.near is not None:  # only files with a near column hold rules
@@ -408,36 +396,62 @@ def list_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_wordlists(directory: Path) -> Wordlist:
-    """Load and validate every `*.tsv` list under a directory.
+class WordlistLoader:
+    """Loads list directories, remembering what each line of its last successful load parsed
+    to. Parsing and normalization are pure functions of the line and the column layout, so a
+    reload parses and normalizes only the lines that changed. The memory is replaced whole
+    after each load, so it never outgrows the lists; a failed load leaves it as it was.
+
+    A worker keeps one loader for its start-up load and its hot reloads; a dry run gives the
+    active and the candidate lists a loader each, so neither evicts the other's lines.
+    """
+
+    def __init__(self) -> None:
+        self._lines: _Lines = {}
+
+    def forget(self) -> None:
+        """Forget the last load (the benchmarks measure a load from nothing with it)."""
+        self._lines = {}
+
+    def load(self, directory: Path) -> Wordlist:
+        """Load and validate every `*.tsv` list under a directory.
+
+        Raises:
+            WordlistError: the first problem found; nothing is returned, so a caller that
+                holds a good list keeps it.
+        """
+        digest = hashlib.sha256()
+        entries: list[Entry] = []
+        rules: list[Rule] = []
+        parts: list[Entry] = []
+        files = list_files(directory)
+        seen: _Lines = {}
+        for path in files:
+            file_entries, file_rules, raw = parse_file(path, seen, self._lines)
+            entries.extend(file_entries)
+            parts.extend(_rule_parts(file_rules, len(rules)))
+            rules.extend(file_rules)
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
+        self._lines = seen
+        warnings = _find_duplicates(entries) + _find_dead_entries(entries)
+        return Wordlist(
+            entries=tuple(entries),
+            version=digest.hexdigest()[:12],
+            files=tuple(str(p) for p in files),
+            warnings=tuple(warnings),
+            rules=tuple(rules),
+            parts=tuple(parts),
+        )
+
+
+def load_wordlists(directory: Path, loader: WordlistLoader | None = None) -> Wordlist:
+    """Load and validate every `*.tsv` list under a directory, with `loader`'s memory of its
+    last load if given (see `WordlistLoader`).
 
     Raises:
-        WordlistError: the first problem found; nothing is returned, so a caller that holds a
-            good list keeps it.
+        WordlistError: the first problem found, naming file, line and reason.
     """
-    global _LINES
-    digest = hashlib.sha256()
-    entries: list[Entry] = []
-    rules: list[Rule] = []
-    parts: list[Entry] = []
-    files = list_files(directory)
-    seen: _Lines = {}
-    for path in files:
-        file_entries, file_rules, raw = parse_file(path, seen)
-        entries.extend(file_entries)
-        parts.extend(_rule_parts(file_rules, len(rules)))
-        rules.extend(file_rules)
-        digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
-    _LINES = seen
-    warnings = _find_duplicates(entries) + _find_dead_entries(entries)
-    return Wordlist(
-        entries=tuple(entries),
-        version=digest.hexdigest()[:12],
-        files=tuple(str(p) for p in files),
-        warnings=tuple(warnings),
-        rules=tuple(rules),
-        parts=tuple(parts),
-    )
+    return (loader if loader is not None else WordlistLoader()).load(directory)
 
 
 def _find_dead_entries(entries: list[Entry]) -> list[str]:

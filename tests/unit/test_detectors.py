@@ -68,6 +68,10 @@ def kinds(text: str) -> list[str]:
     ("line.me/ti/p/abc", ["url"]),
     ("bit.ly/3xyz で見て", ["url"]),
     ("is.gd/abc", ["url"]),
+    # Boundaries: 10 and 11 digits, glued to letters or kanji.
+    ("0312345678", ["phone"]),
+    ("TEL09012345678", ["phone"]),
+    ("電話09012345678です", ["phone"]),
 ])
 def test_detects(text: str, expected: list[str]) -> None:
     assert kinds(text) == expected
@@ -113,6 +117,14 @@ def test_detects(text: str, expected: list[str]) -> None:
     "on line 12 of the file",
     "oil 100 liters",
     "I'm at home. Come soon",
+    # Boundaries: 9 and 12 digits, digits glued before or after, at/dot without spaces.
+    "031234567",
+    "090123456789",
+    "1090-1234-5678",
+    "090-1234-56789",
+    "hanaatexampledotcom",
+    "hana at exampledotcom",
+    "hanaat example dot com",
 ])
 def test_ordinary_text_does_not_fire(text: str) -> None:
     assert kinds(text) == []

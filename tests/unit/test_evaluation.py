@@ -1,9 +1,9 @@
-"""Detection quality on the labeled evaluation set (benchmarks/evaluate.py): the targets hold
+"""Detection quality on the labeled evaluation set (tests/evaluation.py): the targets hold
 on the test split, the one lists and rules are not tuned on."""
 
 from __future__ import annotations
 
-from benchmarks.evaluate import evaluate
+from tests.evaluation import evaluate
 
 
 def test_evaluation_set_quality() -> None:

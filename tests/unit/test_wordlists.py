@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import WordlistError
-from pipeline.text.wordlists import clear_parse_cache, load_wordlists
+from pipeline.text import wordlists
+from pipeline.text.wordlists import WordlistLoader, load_wordlists
 from tests.unit.conftest import ROOT, write_list
 
 
@@ -96,39 +97,68 @@ def test_first_bad_line_is_reported_even_when_an_earlier_term_normalizes_to_noth
 def test_a_reload_from_cached_term_forms_equals_a_fresh_load(tmp_path: Path) -> None:
     for path in (ROOT / "wordlists").glob("*.tsv"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    clear_parse_cache()
-    fresh = load_wordlists(tmp_path)
-    cached = load_wordlists(tmp_path)
+    loader = WordlistLoader()
+    fresh = load_wordlists(tmp_path, loader)
+    cached = load_wordlists(tmp_path, loader)
     assert cached.entries == fresh.entries
     assert cached.version == fresh.version
 
 
 def test_a_reload_parses_changed_lines_and_header_layouts_again(tmp_path: Path) -> None:
     path = write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nばか\twatch\tabuse\t\t\n")
-    load_wordlists(tmp_path)
+    loader = WordlistLoader()
+    load_wordlists(tmp_path, loader)
     path.write_text("term\tmode\tcategory\tsites\tpriority\n"
                     "# a new first line\nしね\twatch\tabuse\t\t70\nばか\twatch\tabuse\t\t\n")
-    entries = load_wordlists(tmp_path).entries
+    entries = load_wordlists(tmp_path, loader).entries
     assert [(e.term, e.mode, e.priority, e.line) for e in entries] == [
         ("しね", "watch", 70, 3), ("ばか", "watch", None, 4)]
     # The same line under another header means other columns: it is parsed again.
     path.write_text("term\tmode\tcategory\tpriority\tsites\nしね\twatch\tabuse\t\t70\n")
-    [entry] = load_wordlists(tmp_path).entries
+    [entry] = load_wordlists(tmp_path, loader).entries
     assert (entry.priority, entry.sites) == (None, frozenset({"70"}))
     path.write_text("term\tmode\tcategory\tsites\tpriority\nばか\twatch\tabuse\t\t\n"
                     "しね\tbad\tabuse\t\t\n")
     with pytest.raises(WordlistError, match="mode 'bad'"):
-        load_wordlists(tmp_path)
+        load_wordlists(tmp_path, loader)
+
+
+def test_each_loader_remembers_its_own_last_load(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry run loads the candidate lists beside the active ones: neither evicts the
+    other's lines, so the active set's reload still parses nothing it already knows."""
+    write_list(tmp_path / "active", "a.tsv", "しね\tng\tabuse\t\t\nばか\twatch\tabuse\t\t\n")
+    write_list(tmp_path / "candidate", "a.tsv", "あほ\tng\tabuse\t\t\n")
+    parsed: list[int] = []
+    real = wordlists._parse_row
+    def counting(path: str, lineno: int, line: str, columns: object) -> object:
+        parsed.append(lineno)
+        return real(path, lineno, line, columns)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wordlists, "_parse_row", counting)
+    active, candidate = WordlistLoader(), WordlistLoader()
+    load_wordlists(tmp_path / "active", active)
+    assert parsed == [2, 3]
+    load_wordlists(tmp_path / "candidate", candidate)
+    assert parsed == [2, 3, 2]
+    load_wordlists(tmp_path / "active", active)  # nothing new to parse
+    assert parsed == [2, 3, 2]
+    active.forget()
+    load_wordlists(tmp_path / "active", active)
+    assert parsed == [2, 3, 2, 2, 3]
+    load_wordlists(tmp_path / "active")  # no loader: no memory
+    assert parsed == [2, 3, 2, 2, 3, 2, 3]
 
 
 def test_a_cached_reload_skips_comments_and_blank_lines_between_known_lines(
     tmp_path: Path,
 ) -> None:
     path = write_list(tmp_path, "a.tsv", "しね\tng\tabuse\t\t\nばか\twatch\tabuse\t\t\n")
-    load_wordlists(tmp_path)
+    loader = WordlistLoader()
+    load_wordlists(tmp_path, loader)
     path.write_text("term\tmode\tcategory\tsites\tpriority\nばか\twatch\tabuse\t\t\n\n"
                     "  # moved\n   \nしね\tng\tabuse\t\t\nあほ\tng\tabuse\t\t\n")
-    entries = load_wordlists(tmp_path).entries
+    entries = load_wordlists(tmp_path, loader).entries
     assert [(e.term, e.line) for e in entries] == [("ばか", 2), ("しね", 6), ("あほ", 7)]
 
 
