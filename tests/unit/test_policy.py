@@ -11,7 +11,8 @@ import pytest
 from pipeline.config import PolicyConfig
 from pipeline.contract.ids import stable_id, user_key
 from pipeline.contract.messages import Hit, Post, Report
-from pipeline.filter.outcomes import post_outcome, report_item
+from pipeline.errors import PoisonRecord
+from pipeline.filter.outcomes import post_outcome, report_author, report_item
 from pipeline.filter.policy import report_priority
 from tests.tables import read_table
 
@@ -101,3 +102,33 @@ def test_messages_carry_the_post_and_the_wordlist_version() -> None:
 def test_report_priority_is_the_highest_that_applies(category: str, hits: str,
                                                       priority: int) -> None:
     assert report_priority(category, parse_hits(hits), PolicyConfig()) == priority
+
+
+def test_a_report_item_carries_the_report() -> None:
+    report = Report("r1", "site-01", "p9", "x", "operation", "2026-11-22T10:00:00Z",
+                    text="ひどい", post_text="お前ばか")
+    item = report_item(report, "u3", parse_hits("watch:abuse:ばか"), PolicyConfig(), "v2")
+    assert (item.text, item.created_at, item.wordlist_version, item.priority) == (
+        "お前ばか", "2026-11-22T10:00:00Z", "v2", 50)  # the hit raises it above 30
+    no_text = report_item(Report("r2", "site-01", "p9", "x", "operation",
+                                 "2026-11-22T10:00:00Z"), "u3", [], PolicyConfig(), "v2")
+    assert (no_text.text, no_text.priority, no_text.report_text) == ("", 30, "")
+
+
+@pytest.mark.parametrize(("key", "author"), [
+    (b"site-01:u1", "u1"),
+    (b"site-01:user:with:colons", "user:with:colons"),
+    (b"site-01:u\xff", "u\ufffd"),
+])
+def test_a_report_author_from_the_key(key: bytes, author: str) -> None:
+    report = Report("r1", "site-01", "p9", "x", "operation", "2026-11-22T10:00:00Z")
+    assert report_author(report, key) == author
+
+
+def test_a_report_naming_no_author_says_so() -> None:
+    report = Report("r1", "site-01", "p9", "x", "operation", "2026-11-22T10:00:00Z")
+    with pytest.raises(PoisonRecord) as info:
+        report_author(report, b"site-02:u1")
+    assert (info.value.reason, info.value.message) == (
+        "schema", "report names no author: no post_user_id and no site_id:user_id key for its "
+                  "site")
