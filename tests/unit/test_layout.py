@@ -9,10 +9,10 @@ from pathlib import Path
 
 PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.normalize",
         "pipeline.text.wordlists", "pipeline.text.engines", "pipeline.text.matcher",
-        "pipeline.text.detectors",
-        "pipeline.text.evidence", "pipeline.text.confusables", "pipeline.filter.policy",
-        "pipeline.filter.judge",
-        "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun", "pipeline.tools.scan"]
+        "pipeline.text.detectors", "pipeline.text.evidence", "pipeline.text.confusables",
+        "pipeline.text.rules", "pipeline.filter.policy", "pipeline.filter.outcomes",
+        "pipeline.filter.judge", "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun",
+        "pipeline.tools.scan"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 
