@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 import pytest
 
-from pipeline.kafka.admin import ensure_topics
+from pipeline.config import to_environment
+from pipeline.kafka.admin import ensure_topics, topic_names
 from pipeline.kafka.embedded import EmbeddedBroker
+from tests.cli import run_cli
 from tests.integration.conftest import ROOT, fresh_config
-from tests.unit.test_scan_cli import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +66,26 @@ def test_dry_run_bad_topic_arguments_are_one_line_errors(
                      "--wordlists", str(ROOT / "wordlists"), "--candidate",
                      str(ROOT / "wordlists"), *[a.format(posts=posts) for a in args])
     assert (result.returncode, result.stderr.decode()) == (code, message.format(posts=posts))
+
+
+def test_create_topics_reports_what_it_created_and_partitions_short_of_the_config(
+        broker: EmbeddedBroker) -> None:
+    config = fresh_config(broker.bootstrap_servers)  # 4 partitions
+    narrow = msgspec.structs.replace(config, topics=msgspec.structs.replace(
+        config.topics, partitions=2))
+    asyncio.run(ensure_topics(narrow, [config.topics.posts]))
+    result = run_cli("create-topics", "--bootstrap-servers", broker.bootstrap_servers,
+                     env=to_environment(config))
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 0, result.stderr
+    assert lines[0] == (f"warning: {config.topics.posts} has 2 partitions, topics.partitions "
+                        "asks for 4; it caps the useful number of workers (Kafka can add "
+                        "partitions, not remove them; adding them moves keys)")
+    wanted = topic_names(config)
+    assert lines[1] == (f"created {len(wanted) - 1} topic(s): "
+                        f"{', '.join(n for n in wanted if n != config.topics.posts)}; "
+                        "1 existed; 0 failed")
+    again = run_cli("create-topics", "--bootstrap-servers", broker.bootstrap_servers,
+                    env=to_environment(config))
+    assert again.stdout.decode().splitlines()[-1] == (
+        f"created 0 topic(s): -; {len(wanted)} existed; 0 failed")

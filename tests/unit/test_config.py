@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import Config, effective, load_config, parse_bool
 from pipeline.errors import ConfigError
+from pipeline.kafka.admin import failures
 from pipeline.kafka.clients import check_codec, kafka_client_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +189,14 @@ def test_an_output_codec_without_its_library_is_a_config_error(
     with pytest.raises(ConfigError, match=r"kafka\.compression_type: 'zstd' needs"):
         check_codec(config)
     check_codec(load_config(environ={"MIMAMORI_KAFKA_COMPRESSION_TYPE": "gzip"}))
+
+
+@pytest.mark.parametrize(("errors", "expected"), [
+    ([("a", 0, None), ("b", 36, "Topic 'b' already exists.")],
+     {"b": "TopicAlreadyExistsError: Topic 'b' already exists."}),
+    ([("c", 38)], {"c": "InvalidReplicationFactorError"}),  # CreateTopics v0: no message
+    ([], {}),
+])
+def test_refused_topics_are_reported_by_name(errors: list[tuple[object, ...]],
+                                             expected: dict[str, str]) -> None:
+    assert failures(errors) == expected

@@ -8,14 +8,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
-from pipeline.cli import build_parser, main
+from pipeline.cli import build_parser
 from pipeline.config import WorkerConfig
 from pipeline.filter.judge import FilterCore
 from pipeline.tools.scan import scan_lines
+from tests.cli import run_cli
 from tests.unit.conftest import ROOT, write_list
 
 LINES = [
@@ -46,26 +46,6 @@ def test_scan_one_line_out_per_line_in_order(default_core: FilterCore) -> None:
     assert results[4]["error"] == "empty_text: post text is empty"
     assert set(results[3]) == {"post_id", "verdict", "error"}
     assert counts == {"ng": 1, "review": 1, "clean": 1, "error": 3}
-
-
-class Ran(NamedTuple):
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-
-
-def run_cli(*args: str, stdin: bytes = b"") -> Ran:
-    """`mimamori ARGS` in this process (`cli.main`), with its standard streams captured."""
-    streams = [io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", write_through=True)
-               for data in (stdin, b"", b"")]
-    saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = streams
-    try:
-        code = main(list(args))
-    finally:
-        sys.stdin, sys.stdout, sys.stderr = saved
-    out, err = (s.buffer.getvalue() for s in streams[1:])
-    return Ran(code, out, err)
 
 
 def test_the_installed_entry_point_runs_the_same_command_line() -> None:
