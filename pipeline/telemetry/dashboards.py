@@ -33,6 +33,7 @@ from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders.dashboard import (
     AnnotationQuery,
     Dashboard,
+    DashboardLink,
     Row,
     ThresholdsConfig,
 )
@@ -104,6 +105,9 @@ def _base(uid: str, title: str, description: str) -> Dashboard:
         Dashboard(title).uid(uid).description(description)
         .tags(["mimamori", "generated"]).time("now-6h", "now").refresh("30s")
         .timezone(common.TimeZoneBrowser).tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
+        # The other mimamori dashboards, one click away.
+        .link(DashboardLink("mimamori").type(dashboard.DashboardLinkType.DASHBOARDS)
+              .tags(["mimamori"]).as_dropdown(True).keep_time(True))
         # Marks on every panel where a mimamori alert fired.
         .annotation(
             AnnotationQuery().name("Firing mimamori alerts").datasource(DATASOURCE)
