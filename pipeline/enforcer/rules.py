@@ -187,17 +187,18 @@ class _Step:
 
     def decision(self, decision: Decision) -> None:
         kind = decision.decision
-        if kind == "approve":
-            if decision.role in self.policy.enforcer.overturn_roles:
-                self._overturn(decision)
-            return
-        if kind == "escalate":
-            return  # a queue matter for the console: nothing for the site to do yet
+        may_overturn = decision.role in self.policy.enforcer.overturn_roles
+        if may_overturn and (kind == "approve" or decision.overturns is not None):
+            # An approve of a deleted post, or a decision replacing another (`overturns`):
+            # what stood is reversed first, then the new decision applies like any other.
+            self._overturn(decision)
+        if kind in ("approve", "escalate"):
+            return  # escalate is a queue matter for the console: nothing for the site yet
         before = standing(self.strikes, self.at_s, self.ladder)
         strike = None
         if kind in self.policy.enforcer.patrol_strike_decisions:
             strike = self._strike(self.policy.enforcer.patrol_category, "patrol",
-                                  decision.post_id)
+                                  decision.post_id, active_only=True)
         self._issue(
             stable_id("action", "patrol", kind, self.site, decision.decision_id),
             kind, post_id=decision.post_id if kind == "delete" else None,
@@ -210,9 +211,14 @@ class _Step:
 
     # -- strikes and the ladder ------------------------------------------------------------
 
-    def _strike(self, category: str, source: str, post_id: str | None) -> Strike | None:
-        """Add a strike, unless the post already has one (a post counts once)."""
-        if post_id is not None and any(s.post_id == post_id for s in self.strikes):
+    def _strike(self, category: str, source: str, post_id: str | None, *,
+                active_only: bool = False) -> Strike | None:
+        """Add a strike, unless the post already has one (a post counts once). A patrol
+        decision may strike a post whose earlier strike was withdrawn (`active_only`): a chief
+        re-deleting a post a lead had restored."""
+        if post_id is not None and any(
+                s.post_id == post_id and (s.state == "active" or not active_only)
+                for s in self.strikes):
             return None
         strike = Strike(
             strike_id=stable_id("strike", self.site, self.user, self.eid), category=category,
@@ -307,6 +313,8 @@ class _Step:
             assert post is not None
             # An automatic delete without a strike (an exempt category such as self_harm).
             restores[post] = (target, [])
+        if decision.decision == "delete" and post is not None:
+            restores.pop(post, None)  # deleted again by this very decision: no restore
         ids = [s.strike_id for s in withdrawn]
         # With strikes gone, escalations above the new standing no longer stand.
         after = standing(self.strikes, self.at_s, self.ladder)

@@ -10,7 +10,7 @@ PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.no
         "pipeline.text.detectors", "pipeline.filter.policy", "pipeline.filter.judge",
         "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun", "pipeline.tools.scan",
         "pipeline.enforcer.settings", "pipeline.enforcer.ladder", "pipeline.enforcer.ledger",
-        "pipeline.enforcer.rules", "pipeline.enforcer.history"]
+        "pipeline.enforcer.rules", "pipeline.enforcer.history", "pipeline.enforcer.events"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 
