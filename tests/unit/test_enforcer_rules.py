@@ -261,3 +261,31 @@ def test_action_contract_additions_have_defaults() -> None:
            b'"duration_s":null,"reason":"r","source":"auto","issued_at":"t"}')
     action = msgspec.json.decode(old, type=Action)
     assert (action.rule, action.strike_ids, action.reverses) == ("", [], None)
+
+
+def test_sample_offenders_walk_the_default_ladder() -> None:
+    """The demo's repeat offenders (pipeline.tools.sample) reach every rung between them."""
+    from pipeline.contract.messages import Post
+    from pipeline.tools.sample import OFFENDER_PROFILES, generate
+
+    expected = [["warn", "suspend 86400"],
+                ["warn", "suspend 86400", "suspend 604800"],
+                ["warn", "suspend 604800", "expel"],
+                ["warn", "suspend 86400", "suspend 604800"]]
+    assert len(OFFENDER_PROFILES) == len(expected)
+    policy = Policy.of(LadderConfig(), EnforcerConfig())
+    ledgers: dict[bytes, Ledger | None] = {}
+    got: dict[bytes, list[str]] = {}
+    for index, record in enumerate(r for r in generate(500, offenders=4, malformed=False)
+                                   if b":x" in r.key):
+        post = msgspec.json.decode(record.value, type=Post)
+        category = OFFENDER_PROFILES[int(post.user_id[1:])][int(post.post_id.rsplit("-")[1])]
+        event = Violation(violation_id=post.post_id, site_id=post.site_id,
+                          user_id=post.user_id, post_id=post.post_id, categories=[category],
+                          terms=[], source="filter", created_at=post.created_at,
+                          detected_at=at(index / 1000))
+        outcome = apply(ledgers.get(record.key), event, NOW, policy)
+        ledgers[record.key] = outcome.ledger
+        got.setdefault(record.key, []).extend(
+            f"{a.action} {a.duration_s}" if a.duration_s else a.action for a in outcome.actions)
+    assert [got[k] for k in sorted(got, key=lambda k: k.split(b":")[1])] == expected
