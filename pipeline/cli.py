@@ -182,11 +182,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         uvloop.run(run_broker(config))
         return 0
     if command == "create-topics":
-        from pipeline.kafka.admin import ensure_topics
+        from pipeline.kafka.admin import create_topics
 
-        created = uvloop.run(ensure_topics(config))
-        print(f"created {len(created)} topic(s): {', '.join(created) or '(all existed)'}")
-        return 0
+        report = uvloop.run(create_topics(config))
+        for line in report.lines():
+            print(line)
+        return 1 if report.failed else 0
     if command == "dry-run":
         return _dry_run(config, args)
     if command == "demo":

@@ -77,6 +77,10 @@ class TopicsConfig(_Section, frozen=True):
     #: The enforcer's ledger changelog (compacted where the cluster supports it).
     ledger: str = "mod.ledger"
     dlq_suffix: str = ".dlq"
+    #: Largest record a DLQ topic takes (`max.message.bytes`, set by `create-topics`), in
+    #: bytes: room for the copy of an input record of Kafka's default 1 MiB limit with its
+    #: `dlq.*` headers. A larger one is cut to fit (`dlq.truncated`).
+    dlq_max_message_bytes: int = 2_097_152
     partitions: int = 6
     replication_factor: int = 1
 
