@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port of /metrics (metrics.port; 0 turns it off)")
     demo.add_argument("--keep-running", action="store_true",
                       help="keep broker, workers and /metrics up until Ctrl-C")
+
+    from pipeline.enforcer.commands import add_commands
+
+    add_commands(sub, _add_common)
     return parser
 
 
@@ -163,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     command: str = args.command
+    from pipeline.enforcer.commands import COMMANDS, dispatch
+
+    if command in COMMANDS:
+        return dispatch(args, config)
     if command == "check-config":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(effective(config))).decode())
         sys.stdout.write("\n")
