@@ -32,6 +32,10 @@ class LedgerStore:
 
     def __init__(self) -> None:
         self._partitions: dict[int, dict[bytes, bytes | Ledger]] = {}
+        #: One restore at a time: the loop may hand a batch of a new partition to `process`
+        #: while the rebalance listener is still restoring it; the batch waits for that
+        #: restore instead of reading the partition a second time.
+        self.restoring = asyncio.Lock()
 
     def partitions(self) -> set[int]:
         """Partition numbers whose ledgers are loaded."""
@@ -134,14 +138,15 @@ async def _read_once(config: Config, wanted: list[int]) -> dict[int, dict[bytes,
 async def restore(config: Config, store: LedgerStore, partitions: Iterable[int]) -> float:
     """Restore the ledgers of `partitions` not loaded yet into `store`; returns the seconds it
     took (0 when there was nothing to restore)."""
-    missing = set(partitions) - store.partitions()
-    if not missing:
-        return 0.0
-    started = time.perf_counter()
-    restored = await read_changelog(config, missing)
-    for partition, ledgers in restored.items():
-        store.load(partition, ledgers)
-    elapsed = time.perf_counter() - started
+    async with store.restoring:
+        missing = set(partitions) - store.partitions()
+        if not missing:
+            return 0.0
+        started = time.perf_counter()
+        restored = await read_changelog(config, missing)
+        for partition, ledgers in restored.items():
+            store.load(partition, ledgers)
+        elapsed = time.perf_counter() - started
     log.info("restored %d ledger(s) of partition(s) %s from %s in %.2fs",
              sum(len(v) for v in restored.values()), sorted(missing), config.topics.ledger,
              elapsed)
