@@ -156,41 +156,57 @@ def safe(text: str | None) -> str:
         else c for c in text)
 
 
+def short(ident: str | None) -> str:
+    """An id as the text view shows it: stable ids (32 hex digits) cut to their first 8, like a
+    short commit hash; `--json` has them in full."""
+    if ident is None:
+        return "-"
+    return safe(ident[:8] if len(ident) == 32 else ident)
+
+
+def duration(seconds: int) -> str:
+    """86400 -> 1d, 7200 -> 2h, 90 -> 90s."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def format_history(view: History) -> str:
-    """The history as text for a terminal; every value from the stream goes through `safe`."""
+    """The history as text for a terminal, two lines per action (what, then why); every value
+    from the stream goes through `safe`."""
     who = f"{safe(view.site_id)}:{safe(view.user_id)}"
     if not view.found:
         return f"{who}: no strikes or actions in the ledger (as of {view.as_of})\n"
-    lines = [f"{who} — rung now: {view.rung or 'none'} (active strike weight "
-             f"{view.active_weight}), as of {view.as_of}",
+    lines = [f"{who} — rung now: {view.rung or 'none'}, active strike weight "
+             f"{view.active_weight} (as of {view.as_of})",
              f"strikes ({len(view.strikes)}):"]
     for s in view.strikes:
-        line = (f"  {s.at}  {s.state:<9} {safe(s.category)} weight {s.weight}, counts until "
-                f"{s.expires_at}; {s.source} {safe(s.event_id)}, post {safe(s.post_id)}; "
-                f"strike {s.strike_id}")
+        line = (f"  {s.at}  {s.state:<9}  {safe(s.category)} weight {s.weight}, until "
+                f"{s.expires_at}  post {safe(s.post_id)}  {s.source} {short(s.event_id)}  "
+                f"strike {short(s.strike_id)}")
         if s.withdrawn_by is not None:
-            line += f"; withdrawn by {safe(s.withdrawn_by)} at {s.withdrawn_at}"
+            line += f"  withdrawn by {short(s.withdrawn_by)} at {s.withdrawn_at}"
         lines.append(line)
     lines.append(f"actions ({len(view.actions)}):")
     for a in view.actions:
-        what = a.action + (f" {a.duration_s}s" if a.duration_s is not None else "")
+        what = a.action + (f" {duration(a.duration_s)}" if a.duration_s is not None else "")
         what += f" post {safe(a.post_id)}" if a.post_id is not None else ""
-        line = (f"  {a.at}  {what} ({a.source}, rule {safe(a.rule)}): {safe(a.reason)}; "
-                f"action {a.action_id}")
+        line = f"  {a.at}  {what}  {a.source}  {safe(a.rule)}  action {short(a.action_id)}"
         if a.strike_ids:
-            line += f"; strikes {', '.join(a.strike_ids)}"
+            line += f"  strikes {','.join(short(i) for i in a.strike_ids)}"
         if a.reverses is not None:
-            line += f"; reverses {a.reverses}"
+            line += f"  reverses {short(a.reverses)}"
         if a.in_force:
-            line += "; in force"
+            line += "  IN FORCE"
         if a.reversed_by is not None:
-            line += f"; reversed by {safe(a.reversed_by)}"
-        lines.append(line)
+            line += f"  reversed by {short(a.reversed_by)}"
+        lines += [line, f"      {safe(a.reason)}"]
     if view.overturns:
         lines.append(f"overturns ({len(view.overturns)}):")
     for o in view.overturns:
         lines.append(
-            f"  {o.at}  {safe(o.decision_id)} by {safe(o.role)} {safe(o.reviewer)} on "
-            f"{safe(o.target)}: withdrew {len(o.withdrawn)} strike(s), reversed "
+            f"  {o.at}  {short(o.decision_id)} by {safe(o.role)} {safe(o.reviewer)} on "
+            f"{short(o.target)}: withdrew {len(o.withdrawn)} strike(s), reversed "
             f"{len(o.reversed)} action(s), issued {len(o.issued)}")
     return "\n".join(lines) + "\n"

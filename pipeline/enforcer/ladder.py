@@ -8,7 +8,7 @@ the configuration key that defines them, so every action can say which rule prod
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.enforcer.settings import DAY_S, LadderConfig, Rung, merged
@@ -33,6 +33,8 @@ class Ladder:
     expiries_s: dict[str, int]
     rungs: tuple[Rung, ...]
     straight_to: dict[str, int]
+    #: The longest time any strike counts: how long event ids are remembered.
+    longest_expiry_s: int
     _thresholds: tuple[int, ...]
     _rungs_key: str
     _straight_keys: dict[str, str]
@@ -45,10 +47,6 @@ class Ladder:
         """Seconds a strike in the category counts."""
         return self.expiries_s.get(category, self.default_expiry_s)
 
-    def longest_expiry_s(self) -> int:
-        """The longest time any strike counts: how long event ids are remembered."""
-        return max([self.default_expiry_s, *self.expiries_s.values()])
-
     def rung_for_weight(self, weight: int) -> int:
         """Index of the highest rung whose threshold `weight` reaches, or NO_RUNG."""
         return bisect_right(self._thresholds, weight) - 1
@@ -57,9 +55,11 @@ class Ladder:
         """Index of the rung one strike in the category leads to, or NO_RUNG."""
         return self.straight_to.get(category, NO_RUNG)
 
-    def heaviest(self, categories: Iterable[str]) -> str:
+    def heaviest(self, categories: Sequence[str]) -> str:
         """The category a multi-category strike counts as: the one that goes furthest
         (straight-to rung, then weight, then expiry), ties to the first in name order."""
+        if len(categories) == 1:
+            return categories[0]
         return min(categories, key=lambda c: (-self.straight(c), -self.weight(c),
                                               -self.expiry_s(c), c))
 
@@ -83,6 +83,7 @@ def _build(name: str, config: LadderConfig, rungs_key: str,
         expiries_s={c: d * DAY_S for c, d in config.expiry_days.items()},
         rungs=tuple(config.rungs),
         straight_to={c: index[r] for c, r in config.straight_to.items()},
+        longest_expiry_s=max([config.default_expiry_days, *config.expiry_days.values()]) * DAY_S,
         _thresholds=tuple(r.at_weight for r in config.rungs),
         _rungs_key=rungs_key,
         _straight_keys=straight_keys,

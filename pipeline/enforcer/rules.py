@@ -25,7 +25,7 @@ from msgspec.structs import replace
 
 from pipeline.contract.ids import stable_id
 from pipeline.contract.messages import Action, Decision, Violation
-from pipeline.enforcer.ladder import Ladder, Ladders
+from pipeline.enforcer.ladder import NO_RUNG, Ladder, Ladders
 from pipeline.enforcer.ledger import Issued, Ledger, Overturn, Strike, parse_time
 from pipeline.enforcer.settings import DAY_S, EnforcerConfig, LadderConfig
 from pipeline.errors import PoisonRecord
@@ -130,27 +130,57 @@ def _check_decision(decision: Decision) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """Where a user stands on the ladder at one moment."""
+    """Where a user stands on the ladder at one moment.
+
+    Attributes:
+        level: the rung index (NO_RUNG below the first).
+        weight: the active strike weight.
+        straight_level: the highest straight-to rung of an active strike (or NO_RUNG), and
+            `straight_category` that strike's category.
+        via_straight: `level` is the straight-to rung (the weight alone reaches less).
+        counting: ids of the active strikes.
+    """
 
     level: int
     weight: int
-    #: The category whose straight-to rung set the level, when the weight alone does not.
+    straight_level: int
     straight_category: str | None
+    via_straight: bool
     counting: list[str]
 
 
 def standing(strikes: list[Strike], t_s: int, ladder: Ladder) -> Standing:
     """The user's rung at `t_s`: the higher of the rung the active weight reaches and the
     straight-to rungs of active strikes."""
-    counting = [s for s in strikes if s.counts_at(t_s)]
+    counting = [s for s in strikes
+                if s.state == "active" and s.at_s <= t_s < s.expires_s]
     weight = sum(s.weight for s in counting)
-    level = ladder.rung_for_weight(weight)
-    straight_category = None
-    for strike in counting:
-        straight = ladder.straight(strike.category)
-        if straight > level:
-            level, straight_category = straight, strike.category
-    return Standing(level, weight, straight_category, [s.strike_id for s in counting])
+    straight_level, straight_category = NO_RUNG, None
+    if ladder.straight_to:  # most ladders have none: skip the loop
+        for strike in counting:
+            straight = ladder.straight(strike.category)
+            if straight > straight_level:
+                straight_level, straight_category = straight, strike.category
+    return _standing(ladder, weight, straight_level, straight_category,
+                     [s.strike_id for s in counting])
+
+
+def _standing(ladder: Ladder, weight: int, straight_level: int, straight_category: str | None,
+              counting: list[str]) -> Standing:
+    by_weight = ladder.rung_for_weight(weight)
+    via_straight = straight_level > by_weight  # a tie goes to the weight's rung
+    return Standing(straight_level if via_straight else by_weight, weight, straight_level,
+                    straight_category, via_straight, counting)
+
+
+def plus(before: Standing, strike: Strike, ladder: Ladder) -> Standing:
+    """`before` with one more strike that counts now (cheaper than `standing` again)."""
+    straight_level, category = before.straight_level, before.straight_category
+    straight = ladder.straight(strike.category)
+    if straight > straight_level:
+        straight_level, category = straight, strike.category
+    return _standing(ladder, before.weight + strike.weight, straight_level, category,
+                     [*before.counting, strike.strike_id])
 
 
 class _Step:
@@ -181,9 +211,13 @@ class _Step:
         if approval is not None:
             self._late_strike_of_approved_post(violation, category, approval)
             return
+        if self._expelled():  # the strike is kept, but there is nothing left to issue
+            self._strike(category, "filter", violation.post_id)
+            return
         before = standing(self.strikes, self.at_s, self.ladder)
-        if self._strike(category, "filter", violation.post_id) is not None:
-            self._escalate(before)
+        strike = self._strike(category, "filter", violation.post_id)
+        if strike is not None:
+            self._escalate(before, strike)
 
     def decision(self, decision: Decision) -> None:
         kind = decision.decision
@@ -207,7 +241,7 @@ class _Step:
             source="patrol", rule=f"patrol.{kind}",
             strike_ids=[strike.strike_id] if strike is not None else [])
         if strike is not None:
-            self._escalate(before)
+            self._escalate(before, strike)
 
     # -- strikes and the ladder ------------------------------------------------------------
 
@@ -216,10 +250,10 @@ class _Step:
         """Add a strike, unless the post already has one (a post counts once). A patrol
         decision may strike a post whose earlier strike was withdrawn (`active_only`): a chief
         re-deleting a post a lead had restored."""
-        if post_id is not None and any(
-                s.post_id == post_id and (s.state == "active" or not active_only)
-                for s in self.strikes):
-            return None
+        if post_id is not None:
+            for s in self.strikes:  # a plain loop: this runs for every violation
+                if s.post_id == post_id and (s.state == "active" or not active_only):
+                    return None
         strike = Strike(
             strike_id=stable_id("strike", self.site, self.user, self.eid), category=category,
             weight=self.ladder.weight(category), source=source,  # type: ignore[arg-type]
@@ -230,13 +264,15 @@ class _Step:
         self.changed = True
         return strike
 
-    def _escalate(self, before: Standing) -> None:
-        """Issue the rung the user rose to, if any (one action, the highest rung reached)."""
-        after = standing(self.strikes, self.at_s, self.ladder)
+    def _escalate(self, before: Standing, strike: Strike) -> None:
+        """Issue the rung the user rose to with `strike`, if any (one action, the highest rung
+        reached)."""
+        after = plus(before, strike, self.ladder)
         if after.level <= before.level or self._expelled():
             return
         rung = self.ladder.rungs[after.level]
-        if after.straight_category is not None:
+        if after.via_straight:
+            assert after.straight_category is not None
             rule = self.ladder.straight_rule(after.straight_category)
             why = f"a strike in {after.straight_category} goes straight to {rung.name}"
         else:
@@ -251,7 +287,10 @@ class _Step:
 
     def _expelled(self) -> bool:
         """An expel stands: the account is gone, so the ladder has nothing more to issue."""
-        return any(i.action == "expel" and i.reversed_by is None for i in self.actions)
+        for issued in self.actions:  # a plain loop: this runs for every violation
+            if issued.action == "expel" and issued.reversed_by is None:
+                return True
+        return False
 
     def _issue(self, action_id: str, action: str, *, post_id: str | None,
                duration_s: int | None, reason: str, source: str, rule: str,
@@ -428,23 +467,40 @@ def _reversed(issued: Issued, decision_id: str) -> Issued:
 
 def _pruned(ledger: Ledger, ladder: Ladder, enforcer: EnforcerConfig, at_s: int) -> Ledger:
     """Forget what can no longer matter: event ids older than the longest expiry, history past
-    its retention (a standing expel is kept), and the oldest entries beyond the cap."""
-    newest = max(at_s, max(ledger.applied.values(), default=at_s))
-    horizon = newest - ladder.longest_expiry_s()
-    keep = newest - enforcer.history_retention_days * DAY_S
+    its retention (a standing expel is kept), and the oldest entries beyond the cap.
+
+    Entries are appended in event order, so the first of each list is (about) the oldest: the
+    full pass runs only when one of them is due, or a list is over the cap, which keeps the
+    common event O(1) here.
+    """
+    horizon = at_s - ladder.longest_expiry_s
+    keep = at_s - enforcer.history_retention_days * DAY_S
     cap = enforcer.max_ledger_entries
-    applied = {e: t for e, t in ledger.applied.items() if t >= horizon}
-    strikes = [s for s in ledger.strikes
-               if (s.withdrawn_s if s.withdrawn_s is not None else s.expires_s) >= keep]
-    actions = [i for i in ledger.actions
-               if i.at_s + (i.duration_s or 0) >= keep
-               or (i.action == "expel" and i.reversed_by is None)]
-    overturns = [o for o in ledger.overturns if o.at_s >= keep]
+    applied, strikes, actions, overturns = (ledger.applied, ledger.strikes, ledger.actions,
+                                            ledger.overturns)
+    due = (max(len(applied), len(strikes), len(actions), len(overturns)) > cap
+           or (applied and next(iter(applied.values())) < horizon)
+           or (strikes and _strike_end(strikes[0]) < keep)
+           or (actions and _action_end(actions[0]) < keep)
+           or (overturns and overturns[0].at_s < keep))
+    if not due:
+        return ledger
+    applied = {e: t for e, t in applied.items() if t >= horizon}
     if len(applied) > cap:
         applied = dict(list(applied.items())[-cap:])
-    if (len(applied) == len(ledger.applied) and len(strikes) == len(ledger.strikes)
-            and len(actions) == len(ledger.actions) and len(overturns) == len(ledger.overturns)
-            and max(len(strikes), len(actions), len(overturns)) <= cap):
-        return ledger
-    return Ledger(site_id=ledger.site_id, user_id=ledger.user_id, strikes=strikes[-cap:],
-                  actions=actions[-cap:], overturns=overturns[-cap:], applied=applied)
+    return Ledger(
+        site_id=ledger.site_id, user_id=ledger.user_id,
+        strikes=[s for s in strikes if _strike_end(s) >= keep][-cap:],
+        actions=[i for i in actions if _action_end(i) >= keep][-cap:],
+        overturns=[o for o in overturns if o.at_s >= keep][-cap:], applied=applied)
+
+
+def _strike_end(strike: Strike) -> int:
+    return strike.withdrawn_s if strike.withdrawn_s is not None else strike.expires_s
+
+
+def _action_end(issued: Issued) -> int:
+    """When an action stops mattering; a standing expel never does."""
+    if issued.action == "expel" and issued.reversed_by is None:
+        return 2**62
+    return issued.at_s + (issued.duration_s or 0)

@@ -73,8 +73,10 @@ class Enforcer:
         self.policy = Policy.of(config.ladder, config.enforcer, config.policy.ng_action)
         self.store = LedgerStore()
         self._owned: set[TopicPartition] = set()
-        #: Ledgers of the batch in hand, by (partition, key): state once the batch commits.
+        #: Ledgers of the batch in hand, by (partition, key), and their changelog values: the
+        #: values become the state once the batch commits.
         self._pending: dict[tuple[int, bytes], Ledger] = {}
+        self._staged: dict[tuple[int, bytes], bytes] = {}
 
     @property
     def topics(self) -> Sequence[str]:
@@ -108,11 +110,12 @@ class Enforcer:
         event) and the last ledger of every user it touched."""
         # Partitions whose state was dropped after a failed batch are read back first.
         await self._restore({tp.partition for tp in batch})
-        entry = dict(self._pending)
+        entry = dict(self._pending), dict(self._staged)
         try:
             return self._process(batch, dlq)
         except BaseException:
-            self._pending = entry  # the loop retries record by record: leave nothing behind
+            # The loop retries record by record: leave nothing of this call behind.
+            self._pending, self._staged = entry
             raise
 
     def _process(self, batch: Batch, dlq: DeadLetters) -> BatchResult:
@@ -144,22 +147,23 @@ class Enforcer:
                     touched[slot] = None
                 outcomes.append(outcome)
         for slot in touched:
-            outputs.append(Output(self._ledger, slot[1], encode_ledger(pending[slot])))
+            value = self._staged[slot] = encode_ledger(pending[slot])
+            outputs.append(Output(self._ledger, slot[1], value))
         return BatchResult(outputs, on_commit=lambda: self._commit(outcomes),
                            on_abort=lambda: self._abort(batch))
 
     def _commit(self, outcomes: list[Outcome]) -> None:
         """The batch is committed: its ledgers are the partitions' state now."""
-        if self._pending:
-            self.store.put(self._pending)
-            self._pending = {}
+        if self._staged:
+            self.store.put(self._staged)
+        self._pending, self._staged = {}, {}
         self.metrics.count(outcomes)
         self.metrics.ledger_users.set(self.store.users())
 
     def _abort(self, batch: Batch) -> None:
         """The batch will be processed again. Some of its ledger records may have reached the
         changelog already: the partitions are read back from it before their next batch."""
-        self._pending = {}
+        self._pending, self._staged = {}, {}
         partitions = {tp.partition for tp in batch}
         self.store.drop(partitions)
         log.info("batch not committed; ledger partitions %s will be restored from %s",
@@ -189,20 +193,23 @@ async def check_changelog(config: Config) -> None:
             + ", ".join(f"{name} {n}" for name, n in sorted(counts.items())))
 
 
-def build(config: Config, registry: CollectorRegistry) -> tuple[ProcessingLoop, Enforcer]:
-    """An enforcer and its loop, with their metric families on `registry` (the demo runs it
-    in-process next to the filter workers this way)."""
+def build(config: Config, registry: CollectorRegistry,
+          loop_metrics: LoopMetrics | None = None) -> tuple[ProcessingLoop, Enforcer]:
+    """An enforcer and its loop, with their metric families on `registry`; `loop_metrics` are
+    the loop families already on it, when another service of the process made them."""
     metrics = EnforcerMetrics(registry, Policy.of(
         config.ladder, config.enforcer).ladders.categories() | {config.enforcer.patrol_category})
     enforcer = Enforcer(config, metrics)
-    loop = ProcessingLoop(config, enforcer, LoopMetrics(registry),
+    loop = ProcessingLoop(config, enforcer, loop_metrics or LoopMetrics(registry),
                           group_id=config.enforcer.group_id)
     return loop, enforcer
 
 
 async def run_enforcer(config: Config, stop: asyncio.Event,
-                       registry: CollectorRegistry | None = None) -> None:
-    """Run one enforcer until `stop` is set (the `enforce` command, and the demo in-process).
+                       registry: CollectorRegistry | None = None,
+                       loop_metrics: LoopMetrics | None = None) -> None:
+    """Run one enforcer until `stop` is set: the `enforce` command, or in-process next to
+    other services (the demo) on their `registry` and `loop_metrics`.
 
     Raises:
         ConfigError: the changelog's partitions do not match the inputs'.
@@ -211,7 +218,7 @@ async def run_enforcer(config: Config, stop: asyncio.Event,
     registry = registry if registry is not None else CollectorRegistry()
     if own_registry:
         register_process(registry)
-    loop, _ = build(config, registry)
+    loop, _ = build(config, registry, loop_metrics)
     if own_registry and config.metrics.port:
         serve(registry, config.metrics.host, config.metrics.port, loop.ready)
         log.info("metrics on http://%s:%d/metrics, readiness on /ready", config.metrics.host,

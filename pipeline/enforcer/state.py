@@ -5,7 +5,10 @@ same partition count, the default partitioner), so the ledgers of input partitio
 records of changelog partition p: an enforcer that is assigned p reads changelog partition p
 from the beginning to its high watermark, the latest record per key winning. Values are kept
 as the changelog's bytes and decoded when the user's next event comes, so restoring a
-partition costs one dictionary entry per user.
+partition costs one dictionary entry per user. Committed ledgers are kept the same way, as the
+bytes written to the changelog: a heap of bytes costs the garbage collector nothing to scan,
+where a million users' ledgers as objects made its full collections take half of the
+enforcer's time (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class LedgerStore:
-    """The ledgers of the partitions this process owns: key -> Ledger (or its raw bytes until
-    first use), per partition number."""
+    """The ledgers of the partitions this process owns: key -> the ledger's changelog value,
+    per partition number."""
 
     def __init__(self) -> None:
-        self._partitions: dict[int, dict[bytes, bytes | Ledger]] = {}
+        self._partitions: dict[int, dict[bytes, bytes]] = {}
         #: One restore at a time: the loop may hand a batch of a new partition to `process`
         #: while the rebalance listener is still restoring it; the batch waits for that
         #: restore instead of reading the partition a second time.
@@ -47,20 +50,15 @@ class LedgerStore:
         Raises:
             PoisonRecord: the changelog held a value that is not a ledger.
         """
-        ledgers = self._partitions[partition]
-        found = ledgers.get(key)
-        if found is None or isinstance(found, Ledger):
-            return found
-        ledger = decode_ledger(found)
-        ledgers[key] = ledger
-        return ledger
+        found = self._partitions[partition].get(key)
+        return decode_ledger(found) if found is not None else None
 
-    def load(self, partition: int, ledgers: dict[bytes, bytes | Ledger]) -> None:
+    def load(self, partition: int, ledgers: dict[bytes, bytes]) -> None:
         """Install a partition's restored ledgers."""
         self._partitions[partition] = ledgers
 
-    def put(self, changes: Mapping[tuple[int, bytes], Ledger]) -> None:
-        """Apply a committed batch's ledgers (of partitions still owned)."""
+    def put(self, changes: Mapping[tuple[int, bytes], bytes]) -> None:
+        """Apply a committed batch's ledgers, encoded (of partitions still owned)."""
         for (partition, key), ledger in changes.items():
             ledgers = self._partitions.get(partition)
             if ledgers is not None:
@@ -77,7 +75,7 @@ class LedgerStore:
 
 
 async def read_changelog(config: Config, partitions: Iterable[int], *,
-                         max_backoff_s: float = 5.0) -> dict[int, dict[bytes, bytes | Ledger]]:
+                         max_backoff_s: float = 5.0) -> dict[int, dict[bytes, bytes]]:
     """Read changelog partitions from the beginning to their high watermarks.
 
     Returns:
@@ -98,9 +96,9 @@ async def read_changelog(config: Config, partitions: Iterable[int], *,
             backoff = min(backoff * 2, max_backoff_s)
 
 
-async def _read_once(config: Config, wanted: list[int]) -> dict[int, dict[bytes, bytes | Ledger]]:
+async def _read_once(config: Config, wanted: list[int]) -> dict[int, dict[bytes, bytes]]:
     topic = config.topics.ledger
-    out: dict[int, dict[bytes, bytes | Ledger]] = {p: {} for p in wanted}
+    out: dict[int, dict[bytes, bytes]] = {p: {} for p in wanted}
     if not wanted:
         return out
     consumer = AIOKafkaConsumer(

@@ -495,3 +495,27 @@ async def test_events_whose_ledger_was_written_resend_their_actions_only(
     assert registry.get_sample_value("mimamori_enforcer_strikes_total",
                                      {"category": "abuse"}) is None
     assert len((await ledgers_of(config))[user_key(s, u)].strikes) == 2
+
+
+async def test_the_demo_shows_the_ladder_and_an_overturn() -> None:
+    """The README's first command: warns, suspensions and an expel among the outputs."""
+    import re
+    import sys
+
+    from tests.processes import ROOT
+
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "pipeline", "demo", "--metrics-port", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    found = re.search(r"warn (\d+) · suspend (\d+) · expel (\d+) · restore (\d+) · lift (\d+)",
+                      done.stdout)
+    assert found, done.stdout[-3000:]
+    warn, suspend, expel, restore, lift = map(int, found.groups())
+    # The sample's 8 repeat offenders alone (pipeline.tools.sample.OFFENDER_PROFILES, twice):
+    # 8 warns, 12 suspensions, 2 expels; one lead overturn restores a post and lifts one.
+    assert warn >= 8
+    assert suspend >= 12
+    assert (expel, restore, lift) == (2, 1, 1)
+    assert "mimamori history" in done.stdout
+    assert "withdrawn" in done.stdout

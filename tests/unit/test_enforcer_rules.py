@@ -227,7 +227,7 @@ def test_history_view_states_and_rung() -> None:
         ("restore", "patrol", False)]
     assert view.actions[1].reversed_by is None  # over by itself, still a standing fact
     text = format_history(view)
-    assert "rung now: warn (active strike weight 3)" in text
+    assert "rung now: warn, active strike weight 3" in text
     assert "withdrawn by D1" in text
     assert "overturns (1):" in text
     assert "ladder.rungs.suspend-1d" in text
@@ -239,7 +239,8 @@ def test_history_during_a_suspension_and_of_an_unknown_user() -> None:
     view = history_of(outcomes[-1].ledger, SITE, USER, T0 + int(4.5 * DAY),
                       Ladders(LadderConfig()))
     assert [a.in_force for a in view.actions] == [False, True]
-    assert "; in force" in format_history(view)
+    assert "IN FORCE" in format_history(view)
+    assert "suspend 1d" in format_history(view)
     empty = history_from_records([encode_ledger(outcomes[-1].ledger), None], SITE, USER, T0,
                                  Ladders(LadderConfig()))
     assert not empty.found  # a tombstone deletes the ledger
