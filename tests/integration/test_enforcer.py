@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,7 +24,7 @@ import msgspec
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pipeline.config import Config
+from pipeline.config import Config, to_environment
 from pipeline.contract.ids import stable_id, user_key
 from pipeline.contract.messages import Action, Decision, Violation, encoder
 from pipeline.enforcer.commands import read_history
@@ -39,7 +41,7 @@ from pipeline.kafka.topicio import (
 )
 from tests.integration.conftest import fresh_config
 from tests.integration.helpers import http_get
-from tests.processes import spawn
+from tests.processes import ROOT, spawn
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio, pytest.mark.timeout(300)]
 
@@ -164,6 +166,13 @@ async def test_repeated_violations_walk_the_ladder_in_order(broker: EmbeddedBrok
     view = await read_history(config, s, u, int(T0.timestamp()) + 3600)
     assert view.found
     assert (view.rung, view.active_weight) == ("expel", 10)
+    shown = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "pipeline", "history", f"{s}:{u}"], cwd=ROOT,
+        env=os.environ | to_environment(config), capture_output=True, text=True, timeout=60,
+        check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "strikes (8):" in shown.stdout
+    assert "expel  escalation  ladder.rungs.expel" in shown.stdout
     assert [a.action for a in view.actions] == ["warn", "suspend", "suspend", "expel"]
     assert [a.in_force for a in view.actions] == [False, True, True, False]
 
@@ -500,9 +509,6 @@ async def test_events_whose_ledger_was_written_resend_their_actions_only(
 async def test_the_demo_shows_the_ladder_and_an_overturn() -> None:
     """The README's first command: warns, suspensions and an expel among the outputs."""
     import re
-    import sys
-
-    from tests.processes import ROOT
 
     done = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "pipeline", "demo", "--metrics-port", "0"],

@@ -190,3 +190,24 @@ def test_check_config_reports_a_bad_ladder(tmp_path: Path,
     path.write_text('[ladder]\nstraight_to = { sexual = "nowhere" }\n')
     assert main(["check-config", "--config", str(path)]) == 2
     assert "ladder.straight_to.sexual: no rung named 'nowhere'" in capsys.readouterr().err
+
+
+def test_a_ladder_with_sites_survives_the_environment() -> None:
+    """Processes started by tests and benchmarks get their configuration as MIMAMORI_*
+    variables; tables go as JSON."""
+    import msgspec
+
+    from pipeline.config import Config, to_environment
+    from pipeline.enforcer.settings import LadderConfig, SiteLadder
+
+    config = msgspec.structs.replace(Config(), ladder=LadderConfig(
+        sites={"site-02": SiteLadder(straight_to={"sexual": "expel"}, weights={"abuse": 2})}))
+    env = to_environment(config)
+    assert env["MIMAMORI_LADDER_SITES"].startswith("{")
+    assert env["MIMAMORI_ENFORCER_OVERTURN_ROLES"] == "lead,chief"
+    assert load_config(environ=env) == config
+
+
+def test_history_needs_site_and_user(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "site-01"]) == 2
+    assert "history takes SITE:USER" in capsys.readouterr().err
