@@ -8,6 +8,7 @@ Some categories go straight to a rung on their first strike (`straight_to`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import msgspec
@@ -141,29 +142,34 @@ def site_error(sites: object) -> tuple[str, str] | None:
     return None
 
 
-def check_ladders(config: LadderConfig, source: str) -> None:
+def check_ladders(config: LadderConfig, place: Callable[[str], str]) -> None:
     """Check the default ladder and every site's merged ladder.
 
+    Args:
+        config: the `[ladder]` section.
+        place: where a key of `[ladder]` was set (`rungs` -> "prod.toml: [ladder] rungs",
+            `sites` -> "MIMAMORI_LADDER_SITES"), to start the error message with.
+
     Raises:
-        ConfigError: naming the source, the key (`ladder.sites.site-02.rungs[1]`) and the
+        ConfigError: naming the place, the key (`ladder.sites.site-02.rungs[1]`) and the
             problem: thresholds or durations that do not increase, a step down in severity, a
             rung after `expel` or one no strike can reach, `duration_s` missing or misplaced,
             a `straight_to` naming no rung.
     """
-    _check_one(config, f"{source}: ladder")
+    _check_one(config, "ladder", place)
     for site_id, site in config.sites.items():
         if not site_id.strip():
-            raise ConfigError(f"{source}: ladder.sites: a site id must not be empty")
+            raise ConfigError(f"{place('sites')}: ladder.sites: a site id must not be empty")
         # Inherited rungs passed the default's check, so a rung error names the site's own.
-        _check_one(merged(config, site), f"{source}: ladder.sites.{site_id}")
+        _check_one(merged(config, site), f"ladder.sites.{site_id}", lambda _: place("sites"))
 
 
-def _check_one(ladder: LadderConfig, prefix: str) -> None:
+def _check_one(ladder: LadderConfig, prefix: str, place: Callable[[str], str]) -> None:
     names: set[str] = set()
     previous: Rung | None = None
     longest_suspension = 0
     for index, rung in enumerate(ladder.rungs):
-        where = f"{prefix}.rungs[{index}] ({rung.name})"
+        where = f"{place('rungs')}: {prefix}.rungs[{index}] ({rung.name})"
         if rung.name in names:
             raise ConfigError(f"{where}: a second rung named {rung.name!r}")
         names.add(rung.name)
@@ -194,10 +200,11 @@ def _check_one(ladder: LadderConfig, prefix: str) -> None:
     for category, target in sorted(ladder.straight_to.items()):
         if target not in names:
             raise ConfigError(
-                f"{prefix}.straight_to.{category}: no rung named {target!r} "
+                f"{place('straight_to')}: {prefix}.straight_to.{category}: no rung named "
+                f"{target!r} "
                 f"(rungs: {', '.join(sorted(names)) or 'none'})")
     heaviest = max([ladder.default_weight, *ladder.weights.values()])
     if ladder.rungs and heaviest == 0 and not ladder.straight_to:
         raise ConfigError(
-            f"{prefix}: every strike weighs 0 and no category goes straight to a rung; the "
-            "ladder can never be reached")
+            f"{place('weights')}: {prefix}: every strike weighs 0 and no category goes "
+            "straight to a rung; the ladder can never be reached")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, codec
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
@@ -46,6 +46,22 @@ def kafka_client_options(kafka: KafkaConfig) -> dict[str, Any]:
         options.update(sasl_mechanism=kafka.sasl_mechanism,
                        sasl_plain_username=kafka.sasl_username, sasl_plain_password=password)
     return options
+
+
+def check_codec(config: Config) -> None:
+    """Fail now, naming the setting, if the output compression's library is missing (rather
+    than when the first batch is sent).
+
+    Raises:
+        ConfigError: `kafka.compression_type` names a codec this installation cannot write.
+    """
+    name = config.kafka.compression_type
+    available = {"none": True, "gzip": codec.has_gzip(), "snappy": codec.has_snappy(),
+                 "lz4": codec.has_lz4(), "zstd": codec.has_zstd()}
+    if not available[name]:
+        raise ConfigError(f"kafka.compression_type: {name!r} needs a compression library "
+                          "this installation lacks (cramjam, pinned in pyproject.toml); "
+                          "reinstall mimamori or choose another codec")
 
 
 def make_producer(config: Config) -> AIOKafkaProducer:

@@ -79,16 +79,21 @@ class DeadLetters:
         """The DLQ copy of `record`, cut to fit when it is larger than the DLQ allows."""
         headers = self._headers(record.topic, record.partition, record.offset, reason, message)
         headers += [(ORIGINAL_HEADER + name, value or b"") for name, value in record.headers]
-        output = Output(self.topic(record.topic), record.key, record.value, headers, reason)
+        value = record.value
+        if record.key is None and value is None:
+            # Kafka clients refuse a record with neither; say so rather than invent a key.
+            value = b""
+            headers.append(("dlq.original.null", b"key,value"))
+        output = Output(self.topic(record.topic), record.key, value, headers, reason)
         if size_of(output) + _FRAMING_BYTES <= self.max_bytes:
             return output
         return self.truncated(output, self.max_bytes)
 
     def unreadable(self, topic: str, partition: int, offset: int, message: str) -> Output:
-        """The DLQ record standing for a record whose batch cannot be read at all: no key, no
-        value, only where it was and why."""
+        """The DLQ record standing for a record whose batch cannot be read at all: no key, an
+        empty value, only where it was and why."""
         headers = self._headers(topic, partition, offset, "undecodable", message)
-        return Output(self.topic(topic), None, None, headers, "undecodable")
+        return Output(self.topic(topic), None, b"", headers, "undecodable")
 
     def refused(self, output: Output, input_topic: str, message: str) -> Output:
         """An output with no input record behind it that the broker refused: the output

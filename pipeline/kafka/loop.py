@@ -44,7 +44,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from pipeline.config import Config
-from pipeline.errors import MimamoriError
+from pipeline.errors import MimamoriError, PoisonRecord
 from pipeline.kafka import compat
 from pipeline.kafka.clients import make_consumer, make_producer
 from pipeline.kafka.deadletters import DeadLetters, Output
@@ -394,8 +394,10 @@ class ProcessingLoop:
                 try:
                     future = await producer.send(output.topic, output.value, key=output.key,
                                                  headers=output.headers)
-                except Exception as exc:  # the client's own checks: size, types
+                except KafkaError as exc:  # too large for the client, or no metadata yet
                     refused.append((output, classify_produce(exc)))
+                except Exception as exc:  # the client's own checks of a key, value or header
+                    refused.append((output, PoisonRecord("unproducible", describe(exc))))
                 else:
                     sent.append((output, future))
             failures = await _failures([f for _, f in sent])

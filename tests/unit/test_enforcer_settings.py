@@ -168,7 +168,8 @@ def test_unknown_keys_and_bad_values_name_the_key(tmp_path: Path) -> None:
     assert "at_weight" in error(
         tmp_path, '[ladder]\nrungs = [{ name = "w", at_weight = 0, action = "warn" }]')
     assert "ladder.weights" in error(tmp_path, "[ladder]\nweights = { Abuse = 1 }\n")
-    assert "enforcer.max_ledger_entries" in error(tmp_path, "[enforcer]\nmax_ledger_entries = 5\n")
+    assert "[enforcer] max_ledger_entries: Expected `int` >= 10" in error(
+        tmp_path, "[enforcer]\nmax_ledger_entries = 5\n")
 
 
 def test_ladder_from_the_environment_as_json() -> None:

@@ -38,7 +38,7 @@ rungs = [
 
 def table_policy() -> Policy:
     ladder = msgspec.convert(tomllib.loads(SITES), LadderConfig)
-    check_ladders(ladder, "table")
+    check_ladders(ladder, lambda key: f"table [ladder] {key}")
     return Policy.of(ladder, EnforcerConfig())
 
 
