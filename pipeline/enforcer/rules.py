@@ -195,13 +195,29 @@ class _Step:
         self.now = now
         self.site = ledger.site_id
         self.user = ledger.user_id
-        self.strikes = list(ledger.strikes)
-        self.actions = list(ledger.actions)
-        self.overturns = list(ledger.overturns)
+        # The old ledger's lists, copied on first write (most events touch only strikes).
+        self.strikes = ledger.strikes
+        self.actions = ledger.actions
+        self.overturns = ledger.overturns
         self.added: list[Strike] = []
         self.issued: list[Issued] = []
         self.changed = False
         self.overturned = False
+
+    def _strikes(self) -> list[Strike]:
+        if self.strikes is self.old.strikes:
+            self.strikes = list(self.strikes)
+        return self.strikes
+
+    def _actions(self) -> list[Issued]:
+        if self.actions is self.old.actions:
+            self.actions = list(self.actions)
+        return self.actions
+
+    def _overturns(self) -> list[Overturn]:
+        if self.overturns is self.old.overturns:
+            self.overturns = list(self.overturns)
+        return self.overturns
 
     # -- events ------------------------------------------------------------------------------
 
@@ -259,7 +275,7 @@ class _Step:
             weight=self.ladder.weight(category), source=source,  # type: ignore[arg-type]
             event_id=self.eid, post_id=post_id, at_s=self.at_s,
             expires_s=self.at_s + self.ladder.expiry_s(category))
-        self.strikes.append(strike)
+        self._strikes().append(strike)
         self.added.append(strike)
         self.changed = True
         return strike
@@ -301,7 +317,7 @@ class _Step:
             duration_s=duration_s, reason=reason, source=source,  # type: ignore[arg-type]
             rule=rule, strike_ids=list(strike_ids), issued_at=self.now, event_id=self.eid,
             at_s=self.at_s, level=level, reverses=reverses)
-        self.actions.append(issued)
+        self._actions().append(issued)
         self.issued.append(issued)
         self.changed = True
         return issued
@@ -341,7 +357,7 @@ class _Step:
         for index, issued in enumerate(self.actions):
             if not action_matches(issued):
                 continue
-            self.actions[index] = _reversed(issued, decision.decision_id)
+            self._actions()[index] = _reversed(issued, decision.decision_id)
             reversed_ids.append(issued.action_id)
             if issued.action == "delete" and issued.post_id is not None:
                 restores.setdefault(issued.post_id, (issued.action_id, []))
@@ -361,7 +377,7 @@ class _Step:
             if (issued.source == "escalation" and issued.reversed_by is None
                     and issued.level is not None and issued.level > after.level
                     and (issued.in_force_at(self.at_s) or issued.action == "expel")):
-                self.actions[index] = _reversed(issued, decision.decision_id)
+                self._actions()[index] = _reversed(issued, decision.decision_id)
                 reversed_ids.append(issued.action_id)
                 if issued.action == "suspend":
                     lifts.append(issued)
@@ -375,7 +391,7 @@ class _Step:
         if effect or target is not None or about_post:
             # Recorded even without effect: an approve that arrives before its violation
             # still withdraws the strike when the violation comes (see violation()).
-            self.overturns.append(Overturn(
+            self._overturns().append(Overturn(
                 decision_id=decision.decision_id, at_s=self.at_s, reviewer=decision.reviewer,
                 role=decision.role, target=target if target is not None else post or "",
                 post_id=post if about_post else None, withdrawn=ids, reversed=reversed_ids,
@@ -388,7 +404,7 @@ class _Step:
             if matches(strike):
                 new = replace(strike, state="withdrawn", withdrawn_by=decision_id,
                               withdrawn_s=self.at_s)
-                self.strikes[index] = new
+                self._strikes()[index] = new
                 withdrawn.append(new)
         if withdrawn:
             self.changed = True
@@ -430,7 +446,7 @@ class _Step:
             post_id=violation.post_id, at_s=self.at_s,
             expires_s=self.at_s + self.ladder.expiry_s(category), state="withdrawn",
             withdrawn_by=approval.decision_id, withdrawn_s=approval.at_s)
-        self.strikes.append(strike)
+        self._strikes().append(strike)
         self.changed = True
         issued = [i.action_id for i in self.actions
                   if i.event_id == approval.decision_id and i.action == "restore"
@@ -441,7 +457,7 @@ class _Step:
                                  self.policy.auto_action_id(self.site, violation.post_id),
                                  [strike.strike_id], who, approval.decision_id)
             issued = [made.action_id]
-        self.overturns[index] = replace(
+        self._overturns()[index] = replace(
             approval, withdrawn=[*approval.withdrawn, strike.strike_id],
             issued=sorted({*approval.issued, *issued}))
         self.overturned = True

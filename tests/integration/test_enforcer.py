@@ -525,3 +525,50 @@ async def test_the_demo_shows_the_ladder_and_an_overturn() -> None:
     assert (expel, restore, lift) == (2, 1, 1)
     assert "mimamori history" in done.stdout
     assert "withdrawn" in done.stdout
+
+
+async def test_an_aborted_batch_replays_against_what_reached_the_changelog(
+        broker: EmbeddedBroker) -> None:
+    """The produce of a batch failed after its ledger record was acknowledged but before its
+    action was: the batch comes again, its partition is read back from the changelog, the
+    events are replays, and the action is sent again with the same id."""
+    from aiokafka import ConsumerRecord, TopicPartition
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from pipeline.enforcer.metrics import EnforcerMetrics
+    from pipeline.enforcer.service import Enforcer
+    from pipeline.kafka.deadletters import DeadLetters
+
+    config = fresh_config(broker.bootstrap_servers)
+    await ensure_topics(config)
+    t = config.topics
+    s, u = "site-01", "u1"
+    key = user_key(s, u)
+    p = DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3])
+    events = [violation(s, u, "p1", 0), violation(s, u, "p2", 10)]
+    tp = TopicPartition(t.violations, p)
+    batch = {tp: [ConsumerRecord(tp.topic, p, n, 0, 0, key, encoder.encode(e), None, 0, 0, [])
+                  for n, e in enumerate(events)]}
+    registry = CollectorRegistry()
+    enforcer = Enforcer(config, EnforcerMetrics(registry))
+    await enforcer.on_assigned({TopicPartition(topic, n) for topic in (t.violations,
+                                                                     t.decisions)
+                                for n in range(4)})
+    dlq = DeadLetters(t)
+    first = await enforcer.process(batch, dlq)
+    warn = escalation_id(s, u, events[1].violation_id, "warn")
+    assert [o.topic for o in first.outputs] == [t.actions, t.ledger]
+    [ledger_record] = [o for o in first.outputs if o.topic == t.ledger]
+    await produce(config.kafka.bootstrap_servers, [(t.ledger, key, ledger_record.value or b"")])
+    assert first.on_abort is not None
+    first.on_abort()
+
+    again = await enforcer.process(batch, dlq)
+    actions = [msgspec.json.decode(o.value or b"", type=Action) for o in again.outputs]
+    assert [(a.action_id, a.action) for a in actions] == [(warn, "warn")]
+    assert again.on_commit is not None
+    again.on_commit()
+    assert registry.get_sample_value("mimamori_enforcer_replays_skipped_total") == 2
+    ledger = enforcer.store.get(p, key)
+    assert ledger is not None
+    assert len(ledger.strikes) == 2

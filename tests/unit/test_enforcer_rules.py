@@ -290,3 +290,19 @@ def test_sample_offenders_walk_the_default_ladder() -> None:
         got.setdefault(record.key, []).extend(
             f"{a.action} {a.duration_s}" if a.duration_s else a.action for a in outcome.actions)
     assert [got[k] for k in sorted(got, key=lambda k: k.split(b":")[1])] == expected
+
+
+def test_apply_never_changes_the_ledger_it_is_given() -> None:
+    """Ledgers are shared (the state, a batch's staged copy): apply must copy before writing."""
+    events: list[Violation | Decision] = [violation(f"p{i}", i) for i in range(1, 5)]
+    ledger, _ = run(events)
+    assert ledger is not None
+    policy = Policy.of(LadderConfig(), EnforcerConfig())
+    for event in (violation("p5", 4.2), decision("D1", "approve", 4.5, post="p4"),
+                  decision("D2", "suspend", 4.5, duration_s=60),
+                  decision("D3", "warn", 4.6, overturns="D2"),
+                  decision("D4", "approve", 4.7, post="p9")):
+        before = encode_ledger(ledger)
+        outcome = apply(ledger, event, NOW, policy)
+        assert outcome.changed
+        assert encode_ledger(ledger) == before
