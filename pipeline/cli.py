@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port of /metrics (metrics.port; 0 turns it off)")
     demo.add_argument("--keep-running", action="store_true",
                       help="keep broker, workers and /metrics up until Ctrl-C")
+
+    from pipeline.enforcer.commands import add_commands
+
+    add_commands(sub, _add_common)
     return parser
 
 
@@ -208,10 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     command: str = args.command
-    if command in ("check-config", "run"):
+    if command in ("check-config", "run", "enforce"):
         from pipeline.kafka.clients import check_codec
 
         check_codec(config)
+    from pipeline.enforcer.commands import COMMANDS, dispatch
+
+    if command in COMMANDS:
+        return dispatch(args, config)
     if command == "check-config":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(effective(config))).decode())
         sys.stdout.write("\n")

@@ -1,7 +1,7 @@
 """A running pipeline under a real Prometheus, for the observability test and the dashboard
-pictures (tests/render_dashboards.py): filter workers as real processes on a broker, fed with
-sample posts by a background thread, scraped by Debian's Prometheus evaluating the repository's
-rules."""
+pictures (tests/render_dashboards.py): filter workers and enforcers as real processes on a
+broker, fed with sample posts by a background thread, scraped by Debian's Prometheus evaluating
+the repository's rules under the job names of config/prometheus.yml."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from tests.prom import RULE_FILES, PrometheusServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTER_JOB = "mimamori-worker"
+ENFORCER_JOB = "mimamori-enforcer"
 
 
 class Feeder:
@@ -63,8 +64,9 @@ class Feeder:
         topics = {"posts": self._config.topics.posts, "reports": self._config.topics.reports}
         round_no = 0
         while not self._stop.is_set():
+            # Repeat offenders walk the enforcer's ladder (strikes, warn, suspend, expel).
             records = generate(self.per_round, seed=round_no, hit_ratio=0.08,
-                               report_ratio=0.05, malformed=round_no % 4 == 0)
+                               report_ratio=0.05, malformed=round_no % 4 == 0, offenders=5)
             await produce(self._config.kafka.bootstrap_servers,
                           [(topics[r.topic_kind], r.key, r.value) for r in records])
             self.produced += len(records)
@@ -74,14 +76,15 @@ class Feeder:
 
 @dataclass
 class Observed:
-    """The running pieces."""
+    """The running pieces. `processes` and `metrics_ports` map a scrape job to its processes
+    and their metrics ports, in the same order."""
 
     config: Config
     prometheus: PrometheusServer
     feeder: Feeder
     wordlists: Path
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    metrics_ports: list[int] = field(default_factory=list)
+    processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    metrics_ports: dict[str, list[int]] = field(default_factory=dict)
 
     def wait_for(self, expr: str, timeout_s: float = 60) -> list[dict[str, Any]]:
         """Poll an instant query until it returns a sample."""
@@ -101,7 +104,7 @@ class Observed:
 
 
 def worker_config(base: Config, wordlists: Path, metrics_port: int) -> Config:
-    """A filter worker's configuration: its own metrics port, lists reloaded every 0.5 s."""
+    """A process's configuration: its own metrics port, lists reloaded every 0.5 s."""
     return msgspec.structs.replace(
         base,
         wordlists=msgspec.structs.replace(base.wordlists, dir=str(wordlists),
@@ -111,36 +114,42 @@ def worker_config(base: Config, wordlists: Path, metrics_port: int) -> Config:
 
 
 @contextlib.contextmanager
-def observed_filter(base: Config, workdir: Path, workers: int = 1,
-                    interval_s: float = 1.0) -> Iterator[Observed]:
-    """Filter workers on `base`'s broker and topics, fed with posts and scraped by a real
-    Prometheus (job `mimamori-worker`, as in config/prometheus.yml) that evaluates
-    config/prometheus/*.rules.yml every `interval_s`. Everything is stopped on exit."""
+def observed_pipeline(base: Config, workdir: Path, workers: int = 1, enforcers: int = 0,
+                      interval_s: float = 1.0) -> Iterator[Observed]:
+    """Filter workers (and enforcers) on `base`'s broker and topics, fed with posts and scraped
+    by a real Prometheus that evaluates config/prometheus/*.rules.yml every `interval_s`.
+    Everything is stopped on exit."""
     asyncio.run(ensure_topics(base))
     wordlists = workdir / "wordlists"
     shutil.copytree(ROOT / "wordlists", wordlists)
-    ports = [free_port() for _ in range(workers)]
+    commands = {FILTER_JOB: (["pipeline", "run"], workers),
+                ENFORCER_JOB: (["pipeline", "enforce"], enforcers)}
+    ports = {job: [free_port() for _ in range(n)] for job, (_, n) in commands.items() if n}
     prometheus = PrometheusServer(
-        workdir, [{"job_name": FILTER_JOB,
-                   "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports]}]}],
+        workdir, [{"job_name": job,
+                   "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in job_ports]}]}
+                  for job, job_ports in ports.items()],
         RULE_FILES, interval_s=interval_s)
     observed = Observed(base, prometheus, Feeder(base), wordlists, metrics_ports=ports)
     try:
-        for index, port in enumerate(ports):
-            observed.workers.append(spawn(["pipeline", "run"],
-                                          worker_config(base, wordlists, port),
-                                          workdir / f"worker{index}.log"))
+        for job, job_ports in ports.items():
+            args = commands[job][0]
+            observed.processes[job] = [
+                spawn(args, worker_config(base, wordlists, port),
+                      workdir / f"{args[-1]}{index}.log")
+                for index, port in enumerate(job_ports)]
         prometheus.start()
         observed.feeder.start()
         yield observed
     finally:
         with contextlib.suppress(Exception):
             observed.feeder.stop()
-        for process in observed.workers:
+        everything = [p for group in observed.processes.values() for p in group]
+        for process in everything:
             with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)  # a stopped worker must be able to exit
+                process.send_signal(signal.SIGCONT)  # a stopped process must be able to exit
                 process.terminate()
-        for process in observed.workers:
+        for process in everything:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -34,7 +34,7 @@ from matplotlib.ticker import FuncFormatter
 from pipeline.kafka.embedded import EmbeddedBroker
 from pipeline.telemetry import dashboards
 from tests.integration.conftest import fresh_config
-from tests.observed import Observed, observed_filter
+from tests.observed import FILTER_JOB, Observed, observed_pipeline
 from tests.prom import PrometheusServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,9 +170,9 @@ def scenario(observed: Observed, minutes: float) -> None:
     at(4)
     ja.write_text(original + "ぴよぴよ\tnot-a-mode\tabuse\n", encoding="utf-8")
     at(4.5)
-    observed.workers[1].send_signal(signal.SIGSTOP)
+    observed.processes[FILTER_JOB][1].send_signal(signal.SIGSTOP)
     at(4.5 + 40 / 60)
-    observed.workers[1].send_signal(signal.SIGCONT)
+    observed.processes[FILTER_JOB][1].send_signal(signal.SIGCONT)
     at(5)
     ja.write_text(original + "ぴよぴよ\tng\tabuse\n", encoding="utf-8")
     at(6)
@@ -194,7 +194,7 @@ def main() -> None:
     try:
         base = fresh_config(broker.bootstrap_servers, max_batch_records=500)
         with tempfile.TemporaryDirectory() as tmp, \
-                observed_filter(base, Path(tmp), workers=2) as observed:
+                observed_pipeline(base, Path(tmp), workers=2, enforcers=1) as observed:
             observed.wait_for('sum(up{job="mimamori-worker"}) == 2')
             time.sleep(args.warmup * 60)
             start = time.time()

@@ -22,13 +22,16 @@ def topic_names(config: Config) -> list[str]:
     outputs = [t.actions] + [t.review(q) for q in (p.urgent_queue, p.standard_queue,
                                                    p.reports_queue)]
     read = inputs + outputs  # the console reads the review queues and the actions
-    return inputs + outputs + [t.dlq(name) for name in read]
+    return inputs + outputs + [t.ledger] + [t.dlq(name) for name in read]
 
 
 def topic_configs(config: Config, name: str) -> dict[str, str]:
     """Topic-level settings mimamori asks for when it creates `name`."""
     if name.endswith(config.topics.dlq_suffix):
         return {"max.message.bytes": str(config.topics.dlq_max_message_bytes)}
+    if name == config.topics.ledger:
+        # The enforcer's changelog: only the latest ledger per user matters.
+        return {"cleanup.policy": "compact"}
     return {}
 
 

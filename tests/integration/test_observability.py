@@ -1,11 +1,11 @@
 """Dashboards and alerts against a real Prometheus (Debian's binary) scraping a real filter
-worker on the embedded broker while posts arrive: every panel query and every recording rule
-returns data, every alert expression evaluates without error, and the stalled-worker alert
-fires when the worker is frozen with SIGSTOP while posts keep arriving.
+worker and a real enforcer on the embedded broker while posts arrive: every panel query and
+every recording rule returns data, every alert expression evaluates without error, and the
+stalled-worker alert fires when the worker is frozen with SIGSTOP while posts keep arriving.
 
-Queries that read the enforcer's or the console's metrics (`needs`) are checked once those
-services run here; until then they are listed as skipped by service, and the test fails if a
-service's package exists but its queries are still skipped."""
+Queries that read the console's metrics (`needs`) are checked once it runs here; until then
+they are listed as skipped, and the test fails if its package exists but its queries are still
+skipped."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ from pipeline.kafka.embedded import EmbeddedBroker
 from pipeline.telemetry import dashboards
 from tests.integration.conftest import fresh_config
 from tests.integration.helpers import http_get
-from tests.observed import FILTER_JOB, Observed, observed_filter
+from tests.observed import ENFORCER_JOB, FILTER_JOB, Observed, observed_pipeline
 from tests.prom import RULE_FILES, require
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-# The services this test runs. The enforcer and the console join when they are on main.
-RUNNING = {"filter"}
+# The services this test runs. The console joins when it is on main.
+RUNNING = {"filter", "enforcer"}
 
 
 def needs(expr: str) -> str:
@@ -78,11 +78,12 @@ def test_panels_rules_and_the_stalled_worker_alert_on_real_prometheus(
 ) -> None:
     require("prometheus")
     base = fresh_config(broker.bootstrap_servers, max_batch_records=200)
-    with observed_filter(base, tmp_path) as observed:
-        [worker] = observed.workers
-        [port] = observed.metrics_ports
+    with observed_pipeline(base, tmp_path, workers=1, enforcers=1) as observed:
+        [worker] = observed.processes[FILTER_JOB]
+        [port] = observed.metrics_ports[FILTER_JOB]
         instance = f"127.0.0.1:{port}"
         observed.wait_for(f'up{{job="{FILTER_JOB}", instance="{instance}"}} == 1')
+        observed.wait_for(f'up{{job="{ENFORCER_JOB}"}} == 1')
         assert http_get(f"http://{instance}/ready")[0] == 200
 
         # A list that breaks on disk: the worker keeps its lists and reports the failure
@@ -101,7 +102,7 @@ def test_panels_rules_and_the_stalled_worker_alert_on_real_prometheus(
         for service in skipped:
             assert not (ROOT / "pipeline" / service).exists(), (
                 f"pipeline/{service} is on this branch: run it here and check its panels")
-        assert set(skipped) <= {"enforcer", "console"}
+        assert set(skipped) <= {"console"}
         assert len(checked) >= 25
 
         # Hand-checked values: the flow the feeder drives is visible as such.
@@ -118,6 +119,11 @@ def test_panels_rules_and_the_stalled_worker_alert_on_real_prometheus(
             f'mimamori_process_resident_memory_bytes{{job="{FILTER_JOB}"}} > 20e6',
             'mimamori_wordlist_reload_failed_timestamp_seconds'
             ' > mimamori_wordlist_loaded_timestamp_seconds',
+            # The enforcer consumes the filter's violations and keeps ledgers.
+            'job_service_topic:mimamori_records_consumed:rate5m{service="enforcer"} > 0',
+            'sum(rate(mimamori_enforcer_strikes_total[5m])) > 0',
+            'sum(mimamori_enforcer_ledger_users) > 0',
+            f'mimamori_process_resident_memory_bytes{{job="{ENFORCER_JOB}"}} > 20e6',
         ):
             observed.wait_for(expr, timeout_s=30)
 

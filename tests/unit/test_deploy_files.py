@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.config import load_config
+from pipeline.telemetry import dashboards
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +22,7 @@ def compose() -> dict[str, dict[str, dict[str, object]]]:
 
 def test_compose_services_and_pinned_images() -> None:
     services = compose()["services"]
-    assert {"kafka", "topic-init", "worker", "prometheus", "grafana"} <= set(services)
+    assert {"kafka", "topic-init", "worker", "enforcer", "prometheus", "grafana"} <= set(services)
     for name, service in services.items():
         image = service.get("image")
         if image is not None:
@@ -32,7 +33,7 @@ def test_compose_services_and_pinned_images() -> None:
 
 def test_compose_worker_environment_is_valid_configuration() -> None:
     services = compose()["services"]
-    for name in ("worker", "topic-init"):
+    for name in ("worker", "topic-init", "enforcer"):
         env = services[name]["environment"]
         assert isinstance(env, dict)
         config = load_config(environ={str(k): str(v) for k, v in env.items()})
@@ -40,7 +41,21 @@ def test_compose_worker_environment_is_valid_configuration() -> None:
         assert config.metrics.port == 9464
 
 
-def test_prometheus_scrapes_the_worker_metrics_port() -> None:
+def test_prometheus_scrapes_every_long_running_service_under_its_job_name() -> None:
+    """The alerts and dashboards select on these job names (pipeline/telemetry/dashboards.py)."""
     prom = yaml.safe_load((ROOT / "config" / "prometheus.yml").read_text())
-    [job] = prom["scrape_configs"]
-    assert job["dns_sd_configs"][0]["port"] == 9464
+    jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in prom["scrape_configs"]}
+    job_of = {"run": dashboards.FILTER_JOB, "enforce": dashboards.ENFORCER_JOB,
+              "console": dashboards.CONSOLE_JOB}
+    expected = {}
+    for name, service in compose()["services"].items():
+        command = service.get("command")
+        if isinstance(command, list) and command[0] in job_of:
+            env = service["environment"]
+            assert isinstance(env, dict)
+            expected[job_of[command[0]]] = {"names": [name], "type": "A",
+                                            "port": int(env["MIMAMORI_METRICS_PORT"]),
+                                            "refresh_interval": "15s"}
+    assert "mimamori-worker" in expected
+    assert "mimamori-enforcer" in expected
+    assert jobs == expected

@@ -12,7 +12,9 @@ PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.no
         "pipeline.text.detectors", "pipeline.text.evidence", "pipeline.text.confusables",
         "pipeline.text.rules", "pipeline.filter.policy", "pipeline.filter.outcomes",
         "pipeline.filter.judge", "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun",
-        "pipeline.tools.scan"]
+        "pipeline.tools.scan", "pipeline.enforcer.settings", "pipeline.enforcer.ladder",
+        "pipeline.enforcer.ledger", "pipeline.enforcer.rules", "pipeline.enforcer.history",
+        "pipeline.enforcer.events"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 
