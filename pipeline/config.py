@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from pipeline.console.settings import ConsoleConfig
 from pipeline.errors import ConfigError
 
 ENV_PREFIX = "MIMAMORI_"
@@ -174,6 +175,7 @@ class Config(_Section, frozen=True):
     policy: PolicyConfig = msgspec.field(default_factory=PolicyConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
+    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
 
 
 _POSITIVE_KEYS = {
@@ -211,6 +213,8 @@ def parse_bool(name: str, value: str) -> bool:
 
 
 def _parse_env_value(name: str, value: str, field_type: Any) -> object:
+    if typing.get_origin(field_type) is typing.Annotated:  # constraints: parse the base type
+        field_type = typing.get_args(field_type)[0]
     if field_type is bool:
         return parse_bool(name, value)
     if field_type is int:

@@ -210,6 +210,7 @@ class FilterCore:
             report_id=report.report_id,
             report_category=report.category,
             report_text=report.text,
+            reporter_id=report.reporter_id,
             wordlist_version=self.version,
         )
         return Output(

@@ -8,7 +8,8 @@ import sys
 PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.normalize",
         "pipeline.text.wordlists", "pipeline.text.engines", "pipeline.text.matcher",
         "pipeline.text.detectors", "pipeline.filter.policy", "pipeline.filter.judge",
-        "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun", "pipeline.tools.scan"]
+        "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun", "pipeline.tools.scan",
+        "pipeline.console.settings", "pipeline.console.cases", "pipeline.console.roles"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 
