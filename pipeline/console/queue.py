@@ -11,7 +11,7 @@ import collections
 import json
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -81,7 +81,8 @@ class Decided:
 
     decision: Decision
     duplicate: bool = False
-    lapsed: list[str] = field(default_factory=list)
+    #: When the decided claim began (time to decision), None for an overturn.
+    claimed_ts: float | None = None
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -407,7 +408,7 @@ class QueueMixin(AccountsMixin):
             self.audit(conn, user.user_id, user.username, "decision", case_id=case,
                        target=did, detail={"decision": form.decision,
                                            "duration_s": form.duration_s})
-            return Decided(message)
+            return Decided(message, claimed_ts=claimed_ts)
 
     def overturn(self, user: User, overturned: str, form: rules.DecisionInput,
                  topic: str) -> Decided:

@@ -9,7 +9,8 @@ PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.no
         "pipeline.text.wordlists", "pipeline.text.engines", "pipeline.text.matcher",
         "pipeline.text.detectors", "pipeline.filter.policy", "pipeline.filter.judge",
         "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun", "pipeline.tools.scan",
-        "pipeline.console.settings", "pipeline.console.cases", "pipeline.console.roles"]
+        "pipeline.console.settings", "pipeline.console.cases", "pipeline.console.roles",
+        "pipeline.console.i18n"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 
