@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="port of /metrics (metrics.port; 0 turns it off)")
     demo.add_argument("--keep-running", action="store_true",
                       help="keep broker, workers and /metrics up until Ctrl-C")
+
+    from pipeline.console.commands import add_commands as add_console_commands
+
+    add_console_commands(sub, _add_common)
     return parser
 
 
@@ -189,6 +193,10 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "dry-run":
         return _dry_run(config, args)
+    if command in ("console", "users"):
+        from pipeline.console.commands import dispatch as console_dispatch
+
+        return console_dispatch(args, config)
     if command == "demo":
         from pipeline.tools.demo import run_demo
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline.console.schema import audit_log
@@ -91,6 +90,11 @@ class StoreBase:
         if self.schema and self.backend == "postgresql":
             with self.engine.begin() as conn:
                 conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        # Alembic logs a line per plugin and step at import and upgrade: noise at every start.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         location = importlib.resources.files("pipeline.console") / "migrations"
         cfg.set_main_option("script_location", str(location))

@@ -95,6 +95,7 @@ class Relay:
         self.metrics = metrics
         self.producer: AIOKafkaProducer | None = None
         self.published = 0
+        self.failures = 0
         self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -114,6 +115,7 @@ class Relay:
                         continue
                     pause = c.relay_interval_ms / 1000
                 except (KafkaError, OSError, TimeoutError) as exc:
+                    self.failures += 1
                     if not warned:
                         log.warning("outbox relay: cannot publish decisions (%s); retrying, "
                                     "nothing is lost", type(exc).__name__)
