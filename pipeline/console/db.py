@@ -80,6 +80,10 @@ class StoreBase:
             connect_args: dict[str, Any] = {}
             if schema:
                 connect_args["options"] = f"-c search_path={schema}"
+            # No server-side prepared statements: a generic plan cannot hash an `IN (...)` list
+            # of parameters, and the ingest's id look-ups then compare every row with every id
+            # (160 ms instead of 3 ms per 500 ids, measured).
+            connect_args["prepare_threshold"] = None
             self.engine = sa.create_engine(target, connect_args=connect_args,
                                            pool_size=pool_size, max_overflow=pool_size * 2,
                                            pool_pre_ping=True)
