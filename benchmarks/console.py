@@ -207,9 +207,19 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> str:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit(f"console did not start: {log.read_text()[-2000:]}")
             time.sleep(0.2)
-        print(f"{kind}: {args.reviewers} reviewers for {args.duration_s:.0f}s", flush=True)
-        lat = asyncio.run(drive(f"http://127.0.0.1:{port}", args.reviewers, args.duration_s,
-                                args.think_ms / 1000))
+        rows = []
+        for think_ms in args.think_ms:
+            print(f"{kind}: {args.reviewers} reviewers thinking {think_ms / 1000:.0f}s, for "
+                  f"{args.duration_s:.0f}s", flush=True)
+            lat = asyncio.run(drive(f"http://127.0.0.1:{port}", args.reviewers,
+                                    args.duration_s, think_ms / 1000))
+            n, page = lat["next"], lat["case_page"]
+            rows.append(
+                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items) | "
+                f"{think_ms / 1000:.0f} s | {len(n):,} ({len(n) / args.duration_s:.1f}/s) | "
+                f"{_pct(n, .5):.1f} / {_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | "
+                f"{_pct(lat['first_next'], .99):.1f} | {_pct(page, .5):.1f} / "
+                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | {len(lat['errors'])} |")
     finally:
         server.terminate()
         server.wait(10)
@@ -218,12 +228,7 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> str:
             with engine.begin() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             engine.dispose()
-    n, page = lat["next"], lat["case_page"]
-    return (f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items) | "
-            f"{len(n):,} ({len(n) / args.duration_s:.1f}/s) | {_pct(n, .5):.1f} / "
-            f"{_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | {_pct(lat['first_next'], .99):.1f} | "
-            f"{_pct(page, .5):.1f} / **{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | "
-            f"{len(lat['errors'])} |")
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -232,8 +237,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--reviewers", type=int, default=200)
     parser.add_argument("--duration-s", type=float, default=60)
-    parser.add_argument("--think-ms", type=float, default=2000,
-                        help="mean time a reviewer reads a case before deciding")
+    parser.add_argument("--think-ms", default="20000,2000",
+                        type=lambda v: [float(x) for x in v.split(",")],
+                        help="mean time a reviewer reads a case before deciding; a comma list "
+                             "runs one load per value (default: 20 s, a real pace, then 2 s)")
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--pg", default=os.environ.get("MIMAMORI_TEST_PG", PG_DEFAULT))
     parser.add_argument("--no-write", action="store_true", help="print, do not record")
@@ -250,7 +257,7 @@ def main() -> None:
             rows.append(run_store(kind, args, Path(tmp)))
     command = (f"`.venv/bin/python -m benchmarks.console --cases {args.cases} --reviewers "
                f"{args.reviewers} --duration-s {args.duration_s:.0f} --think-ms "
-               f"{args.think_ms:.0f}`")
+               f"{','.join(f'{t:.0f}' for t in args.think_ms)}`")
     body = "\n".join([
         f"Command: {command}.", "",
         f"Machine: {machine()}. Console server (one uvicorn process), store, simulated "
@@ -261,9 +268,9 @@ def main() -> None:
         "first two think times are warm-up, not counted); the decide request records the "
         "decision with its outbox and audit rows and claims the next case (\"next case\"). "
         "Latency in ms as the client saw it (p50 / p95 / p99).", "",
-        "| store | cases | ingest items/s | decisions (rate) | next case p50 / p95 / p99 "
-        "| first POST /next p99 | case page p50 / p95 / p99 | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| store | cases | ingest items/s | think | decisions (rate) | next case p50 / p95 / "
+        "p99 | first POST /next p99 | case page p50 / p95 / p99 | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows])
     publish("Patrol console: store, next case, case page", body, write=not args.no_write)
 

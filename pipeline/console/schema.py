@@ -76,6 +76,8 @@ cases = sa.Table(
     sa.Index("ix_cases_next", "status", sa.text("priority DESC"), "created_ts"),
     sa.Index("ix_cases_queue_next", "status", "queue", sa.text("priority DESC"), "created_ts"),
     sa.Index("ix_cases_author", "site_id", "user_id"),
+    # A reviewer's queue page: depth and oldest case per queue within its sites.
+    sa.Index("ix_cases_site_queue", "site_id", "status", "queue", "created_ts"),
     sa.Index("ix_cases_claimed_by", "claimed_by"),
 )
 

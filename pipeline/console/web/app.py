@@ -3,6 +3,7 @@ keyboard flow as progressive enhancement in /static/console.js (I/O shell)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -24,7 +25,9 @@ from pipeline.console import cases as rules
 from pipeline.console.accounts import AccountError
 from pipeline.console.metrics import ConsoleMetrics
 from pipeline.console.queue import Filters
+from pipeline.console.roles import User
 from pipeline.console.store import Store
+from pipeline.console.views import QueueStat
 from pipeline.console.web import admin
 from pipeline.console.web.render import render
 from pipeline.console.web.security import (
@@ -131,7 +134,7 @@ async def queues(request: Request) -> Response:
     store: Store = request.app.state.store
     config: Config = request.app.state.config
     filters = _filters(request.query_params)
-    stats = await run_in_threadpool(store.queue_stats, session.user, filters)
+    stats = await request.app.state.queue_stats(session.user, filters)
     by_queue = {s.queue: s for s in stats}
     names = sorted(set(by_queue) | {config.policy.urgent_queue, config.policy.standard_queue,
                                     config.policy.reports_queue}, key=queue_order(config))
@@ -336,19 +339,50 @@ def create_app(config: Config, store: Store, metrics: ConsoleMetrics, *,
     app.state.store = store
     app.state.metrics = metrics
     app.state.on_decision = on_decision
-    cache: dict[str, Any] = {}
+    choices = _Cached(60.0)
+    stats = _Cached(config.console.refresh_interval_ms / 1000)
 
     async def filter_choices() -> tuple[list[str], list[str]]:
-        # Distinct sites and categories over every case: cached, they change slowly.
-        now = store.now()
-        if cache.get("until", 0) < now:
-            cache["value"] = await run_in_threadpool(store.sites_and_categories)
-            cache["until"] = now + 60
-        value: tuple[list[str], list[str]] = cache["value"]
+        # Distinct sites and categories over every case: they change slowly.
+        value: tuple[list[str], list[str]] = await choices.get(
+            "all", store.now(), lambda: store.sites_and_categories())
+        return value
+
+    async def queue_stats(user: User, filters: Filters) -> list[QueueStat]:
+        # Counting a million open cases takes a while; reviewers of the same sites share one
+        # count per refresh interval instead of counting on every page view.
+        scope = ("*",) if user.all_sites else tuple(sorted(user.sites))
+        value: list[QueueStat] = await stats.get(
+            (scope, filters), store.now(), lambda: store.queue_stats(user, filters))
         return value
 
     app.state.filter_choices = filter_choices
+    app.state.queue_stats = queue_stats
     return app
+
+
+class _Cached:
+    """Values computed in the thread pool, kept for `ttl_s`, computed once at a time per key
+    (a burst of page views waits for one computation instead of starting one each)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self.values: dict[Any, tuple[float, Any]] = {}
+        self.locks: dict[Any, asyncio.Lock] = {}
+
+    async def get(self, key: Any, now: float, compute: Callable[[], Any]) -> Any:
+        cached = self.values.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.locks.setdefault(key, asyncio.Lock()):
+            cached = self.values.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            value = await run_in_threadpool(compute)
+            if len(self.values) > 10_000:  # filters are user input: bound the memory
+                self.values.clear()
+            self.values[key] = (now + self.ttl_s, value)
+            return value
 
 
 def dumps(value: Any) -> str:

@@ -68,6 +68,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_cases_author', 'cases', ['site_id', 'user_id'], unique=False)
     op.create_index('ix_cases_claimed_by', 'cases', ['claimed_by'], unique=False)
+    op.create_index('ix_cases_site_queue', 'cases', ['site_id', 'status', 'queue', 'created_ts'],
+                    unique=False)
     op.create_index('ix_cases_next', 'cases', ['status', sa.text('priority DESC'), 'created_ts'])
     op.create_index('ix_cases_queue_next', 'cases',
                     ['status', 'queue', sa.text('priority DESC'), 'created_ts'])
