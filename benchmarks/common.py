@@ -166,10 +166,11 @@ def best_seconds(runs: int, fn: Callable[[], object]) -> float:
 
 
 def judge_throughput(worker: FilterWorker, batches: list[Batch], runs: int) -> float:
-    """Records per second through `FilterWorker._judge` (decode, normalize, match, decide,
+    """Records per second through `FilterWorker.judge` (decode, normalize, match, decide,
     build outputs), the worker's whole per-batch CPU path without Kafka; best of `runs`."""
     total = sum(len(records) for batch in batches for records in batch.values())
-    return total / best_seconds(runs, lambda: [worker._judge(batch) for batch in batches])
+    dlq = worker.loop.dead_letters
+    return total / best_seconds(runs, lambda: [worker.judge(batch, dlq) for batch in batches])
 
 
 def record_batches(records: list[SampleRecord], config: Config, batch_records: int) -> list[Batch]:

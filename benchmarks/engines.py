@@ -4,7 +4,7 @@
 
 For each list size and engine: build time, memory added by the automaton, engine-only search
 throughput over precomputed match views, and the filter core alone: records per second on one
-core through `FilterWorker._judge` (decode, normalize, match, detect, decide, build outputs, in
+core through `FilterWorker.judge` (decode, normalize, match, detect, decide, build outputs, in
 batches of 2,000 as the worker fetches them), everything the worker does except Kafka I/O.
 Every engine must return the same hits for every post; the run fails otherwise. The timings are
 taken in rounds over all engines and sizes, each keeping its best. Results go to
@@ -117,7 +117,7 @@ def main() -> None:
             "contact details, 1% reports in the core run); lists are the shipped lists plus "
             "seeded synthetic kana, kanji and Latin terms (`benchmarks/common.py`). 'search "
             "only' runs the engine over precomputed match views; 'filter core' is "
-            "`FilterWorker._judge` over batches of 2,000 ConsumerRecords: decode, normalize, "
+            "`FilterWorker.judge` over batches of 2,000 ConsumerRecords: decode, normalize, "
             "match, detect, decide and build outputs, one core, no Kafka. "
             "Memory is the RSS growth while building, so it is approximate. All engines "
             "returned identical hits for every post.\n\n" + "\n".join(table) +

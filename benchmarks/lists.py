@@ -96,7 +96,7 @@ async def timed_reload(config: Config, directory: Path, *, judging: bool, cold: 
     async def judge() -> None:
         while not stop.is_set():
             for batch in batches:
-                worker._judge(batch)
+                worker.judge(batch, worker.loop.dead_letters)
                 judged.append(time.perf_counter())
                 await asyncio.sleep(0)  # the worker awaits I/O between batches
 

@@ -167,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     command: str = args.command
+    if command in ("check-config", "run"):
+        from pipeline.kafka.clients import check_codec
+
+        check_codec(config)
     if command == "check-config":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(effective(config))).decode())
         sys.stdout.write("\n")
@@ -186,11 +190,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         uvloop.run(run_broker(config))
         return 0
     if command == "create-topics":
-        from pipeline.kafka.admin import ensure_topics
+        from pipeline.kafka.admin import create_topics
 
-        created = uvloop.run(ensure_topics(config))
-        print(f"created {len(created)} topic(s): {', '.join(created) or '(all existed)'}")
-        return 0
+        report = uvloop.run(create_topics(config))
+        for line in report.lines():
+            print(line)
+        return 1 if report.failed else 0
     if command == "dry-run":
         return _dry_run(config, args)
     if command in ("console", "users"):
@@ -247,17 +252,27 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
     if (args.input is None) == (args.topic is None):
         print("mimamori: dry-run takes INPUT or --topic (one of them)", file=sys.stderr)
         return EXIT_CONFIG
+    if args.from_offset < 0 or (args.to_offset is not None and args.to_offset < args.from_offset):
+        print("mimamori: dry-run: offsets must satisfy 0 <= --from-offset <= --to-offset",
+              file=sys.stderr)
+        return EXIT_CONFIG
     active = build_core(config)
     candidate_config = msgspec.structs.replace(
         config, wordlists=msgspec.structs.replace(config.wordlists, dir=args.candidate))
     candidate = build_core(candidate_config)
     values: Any
     if args.topic is not None:
+        from aiokafka.errors import KafkaError
+
         from pipeline.kafka.clients import kafka_client_options
         from pipeline.kafka.topicio import read_range
 
-        records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
-                                        args.from_offset, args.to_offset, args.partition))
+        try:
+            records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
+                                            args.from_offset, args.to_offset, args.partition))
+        except (ValueError, TimeoutError, KafkaError) as exc:
+            print(f"mimamori: dry-run: {exc or type(exc).__name__}", file=sys.stderr)
+            return 1
         values = [r.value for r in records]
     elif args.input == "-":
         values = (line.rstrip(b"\r\n") for line in sys.stdin.buffer)

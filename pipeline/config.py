@@ -7,12 +7,13 @@ its default and unit is listed in `config/mimamori.example.toml`, which a test l
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -20,6 +21,21 @@ from pipeline.console.settings import ConsoleConfig
 from pipeline.errors import ConfigError
 
 ENV_PREFIX = "MIMAMORI_"
+
+log = logging.getLogger(__name__)
+
+# Constraints live in the types: msgspec checks them while converting and names the key.
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+#: A TCP port; 0 turns the endpoint off (or, for the broker, picks a free one).
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+#: A review priority, 0-100 (higher is worked first).
+Priority = Annotated[int, msgspec.Meta(ge=0, le=100)]
+NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
+#: A review queue: the last part of its topic name.
+QueueName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+#: Room for a DLQ copy's headers, at least.
+DlqBytes = Annotated[int, msgspec.Meta(ge=65_536)]
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -29,25 +45,25 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 class KafkaConfig(_Section, frozen=True):
     """Connection and client tuning shared by every process that talks to Kafka."""
 
-    bootstrap_servers: str = "127.0.0.1:9092"
+    bootstrap_servers: NonBlank = "127.0.0.1:9092"
     client_id: str = "mimamori"
     group_id: str = "mimamori-filter"
     #: "all" waits for every in-sync replica; outputs are committed only after this ack.
     acks: Literal["all", "1"] = "all"
     #: Off by default: the embedded broker's in-memory storage has no idempotent producers.
     enable_idempotence: bool = False
-    linger_ms: int = msgspec.field(default=5)
-    max_batch_size_bytes: int = 1_048_576
-    max_request_size_bytes: int = 1_048_576
+    linger_ms: NonNegative = 5
+    max_batch_size_bytes: Positive = 1_048_576
+    max_request_size_bytes: Positive = 1_048_576
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
-    fetch_max_wait_ms: int = 100
-    fetch_max_bytes: int = 52_428_800
-    max_partition_fetch_bytes: int = 1_048_576
-    session_timeout_ms: int = 10_000
-    heartbeat_interval_ms: int = 3_000
-    max_poll_interval_ms: int = 300_000
-    request_timeout_ms: int = 40_000
-    retry_backoff_ms: int = 100
+    fetch_max_wait_ms: NonNegative = 100
+    fetch_max_bytes: Positive = 52_428_800
+    max_partition_fetch_bytes: Positive = 1_048_576
+    session_timeout_ms: Positive = 10_000
+    heartbeat_interval_ms: Positive = 3_000
+    max_poll_interval_ms: Positive = 300_000
+    request_timeout_ms: Positive = 40_000
+    retry_backoff_ms: Positive = 100
     #: A new consumer group starts from the earliest offset, so no post is skipped.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     #: Transport security of every Kafka connection.
@@ -75,8 +91,12 @@ class TopicsConfig(_Section, frozen=True):
     violations: str = "mod.violations"
     actions: str = "mod.actions"
     dlq_suffix: str = ".dlq"
-    partitions: int = 6
-    replication_factor: int = 1
+    #: Largest record a DLQ topic takes (`max.message.bytes`, set by `create-topics`), in
+    #: bytes: room for the copy of an input record of Kafka's default 1 MiB limit with its
+    #: `dlq.*` headers. A larger one is cut to fit (`dlq.truncated`).
+    dlq_max_message_bytes: DlqBytes = 2_097_152
+    partitions: Positive = 6
+    replication_factor: Positive = 1
 
     def review(self, queue: str) -> str:
         """The topic of one review queue."""
@@ -91,25 +111,25 @@ class WorkerConfig(_Section, frozen=True):
     """Filter worker behaviour."""
 
     #: Records fetched and processed as one batch (offsets commit per batch).
-    max_batch_records: int = 2_000
+    max_batch_records: Positive = 2_000
     #: A record larger than this goes to the DLQ as `oversized`.
-    max_record_bytes: int = 65_536
+    max_record_bytes: Positive = 65_536
     #: A post or report text longer than this (code points) goes to the DLQ as `oversized`.
-    max_text_chars: int = 10_000
+    max_text_chars: Positive = 10_000
     #: Time allowed on SIGTERM to finish the batch in hand, flush and commit.
-    shutdown_timeout_ms: int = 30_000
+    shutdown_timeout_ms: Positive = 30_000
     #: Consumer lag gauges are refreshed at most this often.
-    lag_refresh_interval_ms: int = 5_000
+    lag_refresh_interval_ms: NonNegative = 5_000
     #: While idle, the broker is probed this often, so an outage is reported even with no
     #: traffic (mimamori_broker_connected, /ready).
-    health_check_interval_ms: int = 2_000
+    health_check_interval_ms: Positive = 2_000
     #: Longest pause between retries while the broker cannot be reached (the pause doubles
     #: from kafka.retry_backoff_ms up to this).
-    max_retry_backoff_ms: int = 5_000
+    max_retry_backoff_ms: Positive = 5_000
     #: A commit that has not completed after this long means the group coordination is stuck
     #: (seen with aiokafka after a broker restart): the worker replaces its consumer, rejoins
     #: the group and replays from the last committed offsets.
-    commit_timeout_ms: int = 15_000
+    commit_timeout_ms: Positive = 15_000
 
 
 class WordlistsConfig(_Section, frozen=True):
@@ -119,7 +139,7 @@ class WordlistsConfig(_Section, frozen=True):
     #: Aho-Corasick engine: "daachorse", "pyahocorasick" or "ahocorasick-rs" (same results).
     engine: Literal["daachorse", "pyahocorasick", "ahocorasick-rs"] = "daachorse"
     #: How often workers look for changed lists and hot-reload them; 0 turns it off.
-    reload_interval_ms: int = 5_000
+    reload_interval_ms: NonNegative = 5_000
     #: Built-in contact-detail detectors (mode watch, category contact); [] turns them off.
     detectors: list[Literal["phone", "email", "url", "domain", "messaging_id"]] = msgspec.field(
         default_factory=lambda: ["phone", "email", "url", "domain", "messaging_id"]
@@ -137,15 +157,15 @@ class PolicyConfig(_Section, frozen=True):
     )
     #: NG hits in these categories delete the post but give the user no strike.
     strike_exempt_categories: list[str] = msgspec.field(default_factory=lambda: ["self_harm"])
-    urgent_queue: str = "urgent"
-    standard_queue: str = "standard"
-    reports_queue: str = "reports"
-    urgent_priority: int = 90
-    standard_priority: int = 50
+    urgent_queue: QueueName = "urgent"
+    standard_queue: QueueName = "standard"
+    reports_queue: QueueName = "reports"
+    urgent_priority: Priority = 90
+    standard_priority: Priority = 50
     #: Priority of a report; a report of a rule-violating post, or whose post text hits the
     #: lists, takes the higher of the priorities that apply.
-    report_priority: int = 30
-    violating_post_report_priority: int = 60
+    report_priority: Priority = 30
+    violating_post_report_priority: Priority = 60
 
 
 class MetricsConfig(_Section, frozen=True):
@@ -154,15 +174,15 @@ class MetricsConfig(_Section, frozen=True):
     #: Loopback by default; bind wider only behind a firewall.
     host: str = "127.0.0.1"
     #: 0 turns the endpoint off.
-    port: int = 9464
+    port: Port = 9464
 
 
 class BrokerConfig(_Section, frozen=True):
     """The embedded Kafka-protocol broker (`mimamori broker`, the demo and the tests)."""
 
     host: str = "127.0.0.1"
-    port: int = 9092
-    startup_timeout_ms: int = 20_000
+    port: Port = 9092
+    startup_timeout_ms: Positive = 20_000
 
 
 class Config(_Section, frozen=True):
@@ -178,28 +198,19 @@ class Config(_Section, frozen=True):
     console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
 
 
-_POSITIVE_KEYS = {
-    ("kafka", "max_batch_size_bytes"), ("kafka", "max_request_size_bytes"),
-    ("kafka", "fetch_max_bytes"), ("kafka", "max_partition_fetch_bytes"),
-    ("kafka", "session_timeout_ms"), ("kafka", "heartbeat_interval_ms"),
-    ("kafka", "request_timeout_ms"), ("topics", "partitions"),
-    ("topics", "replication_factor"), ("worker", "max_batch_records"),
-    ("worker", "max_record_bytes"), ("worker", "max_text_chars"),
-    ("worker", "health_check_interval_ms"), ("worker", "max_retry_backoff_ms"),
-    ("worker", "commit_timeout_ms"),
-    ("broker", "startup_timeout_ms"),
-}
-
-
 def _sections() -> dict[str, Any]:
     return {f.name: f.type for f in msgspec.structs.fields(Config)}
 
 
 def _field_type(section: str, key: str) -> Any:
+    """The type of a setting, constraints (`Annotated`) stripped; None if there is none."""
     section_type = _sections().get(section)
     if section_type is None:
         return None
-    return {f.name: f.type for f in msgspec.structs.fields(section_type)}.get(key)
+    found = {f.name: f.type for f in msgspec.structs.fields(section_type)}.get(key)
+    if typing.get_origin(found) is Annotated:
+        found = typing.get_args(found)[0]
+    return found
 
 
 def parse_bool(name: str, value: str) -> bool:
@@ -227,27 +238,31 @@ def _parse_env_value(name: str, value: str, field_type: Any) -> object:
     return value
 
 
-def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, object]]:
+def env_overrides(environ: Mapping[str, str],
+                  warnings: list[str] | None = None) -> dict[str, dict[str, object]]:
     """Read `MIMAMORI_<SECTION>_<KEY>` variables into a nested dict.
 
+    A `MIMAMORI_*` variable that names no setting is not an error but a warning (appended to
+    `warnings`): platforms inject variables of their own under a service's name (Kubernetes
+    sets `MIMAMORI_SERVICE_HOST`, `MIMAMORI_PORT_9464_TCP` and the like for a service called
+    mimamori, and `MIMAMORI_KAFKA_SERVICE_HOST` for one called mimamori-kafka).
+
     Raises:
-        ConfigError: an unknown section or key, or a value of the wrong type, naming the variable.
+        ConfigError: a setting's value of the wrong type, naming the variable.
     """
     sections = _sections()
     out: dict[str, dict[str, object]] = {}
-    for name, value in environ.items():
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == "MIMAMORI_CONFIG":
             continue
         rest = name[len(ENV_PREFIX):].lower()
         section, _, key = rest.partition("_")
-        if section not in sections or not key:
-            raise ConfigError(
-                f"{name}: unknown setting; expected MIMAMORI_<SECTION>_<KEY> with a section "
-                f"of {', '.join(sorted(sections))}"
-            )
-        field_type = _field_type(section, key)
+        field_type = _field_type(section, key) if section in sections else None
         if field_type is None:
-            raise ConfigError(f"{name}: [{section}] has no key {key!r}")
+            if warnings is not None:
+                warnings.append(f"{name}: not a mimamori setting (MIMAMORI_<SECTION>_<KEY> "
+                                f"with a section of {', '.join(sorted(sections))}); ignored")
+            continue
         out.setdefault(section, {})[key] = _parse_env_value(name, value, field_type)
     return out
 
@@ -288,15 +303,14 @@ def load_config(
         overrides: values from command-line flags, `{section: {key: value}}`.
 
     Raises:
-        ConfigError: naming the file and key, or the environment variable, that is wrong.
+        ConfigError: naming where the bad value came from: the command-line flag, the
+            environment variable, or the file and its `[section] key`.
     """
     environ = os.environ if environ is None else environ
     if path is None and environ.get("MIMAMORI_CONFIG"):
         path = environ["MIMAMORI_CONFIG"]
     data: dict[str, Any] = {}
-    source = "defaults"
     if path is not None:
-        source = str(path)
         try:
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
@@ -306,7 +320,11 @@ def load_config(
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    from_env = env_overrides(environ)
+    warnings: list[str] = []
+    from_env = env_overrides(environ, warnings)
+    for warning in warnings:
+        log.warning("%s", warning)
+    origin = _Origin(str(path) if path is not None else None, from_env, overrides or {})
     _merge(data, from_env)
     if overrides:
         _merge(data, overrides)
@@ -315,15 +333,30 @@ def load_config(
     except msgspec.ValidationError as exc:
         key, what = _describe(exc)
         section, _, name = key.partition(".")
-        if overrides and name in overrides.get(section, {}):
-            where = f"command-line flag for {key}"
-        elif name in from_env.get(section, {}):
-            where = f"{ENV_PREFIX}{section.upper()}_{name.upper()}"
-        else:
-            where = f"{source}: {key}"
-        raise ConfigError(f"{where}: {what}") from None
-    _check(config, source)
+        raise ConfigError(f"{origin.of(section, name)}: {what}") from None
+    _check(config, origin)
     return config
+
+
+class _Origin:
+    """Where each setting's value came from, to name it in an error."""
+
+    def __init__(self, path: str | None, from_env: Mapping[str, Mapping[str, object]],
+                 overrides: Mapping[str, Mapping[str, object]]) -> None:
+        self._path = path
+        self._env = from_env
+        self._flags = overrides
+
+    def of(self, section: str, key: str) -> str:
+        """The flag, environment variable, or file and `[section] key` of a setting."""
+        dotted = f"{section}.{key}" if key else section
+        if key in self._flags.get(section, {}):
+            return f"command-line flag for {dotted}"
+        if key in self._env.get(section, {}):
+            return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        if self._path is not None:
+            return f"{self._path}: [{section}] {key}" if key else f"{self._path}: {dotted}"
+        return f"default {dotted}"
 
 
 def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
@@ -335,36 +368,32 @@ def _describe(exc: msgspec.ValidationError) -> tuple[str, str]:
     return "", message
 
 
-def _check(config: Config, source: str) -> None:
-    for section, key in _POSITIVE_KEYS:
-        value = getattr(getattr(config, section), key)
-        if value <= 0:
-            raise ConfigError(f"{source}: {section}.{key}: must be positive, got {value}")
-    for section, key in (("kafka", "linger_ms"), ("kafka", "fetch_max_wait_ms"),
-                         ("wordlists", "reload_interval_ms"),
-                         ("metrics", "port"), ("broker", "port")):
-        value = getattr(getattr(config, section), key)
-        if value < 0:
-            raise ConfigError(f"{source}: {section}.{key}: must not be negative, got {value}")
-    for section, key in (("metrics", "port"), ("broker", "port")):
-        if getattr(getattr(config, section), key) > 65535:
-            raise ConfigError(f"{source}: {section}.{key}: not a TCP port")
-    if not config.kafka.bootstrap_servers.strip():
-        raise ConfigError(f"{source}: kafka.bootstrap_servers: must not be empty")
+def _check(config: Config, origin: _Origin) -> None:
+    """Rules across settings (single values are checked by their types)."""
     k = config.kafka
     if k.security_protocol.startswith("SASL") and not k.sasl_username:
-        raise ConfigError(f"{source}: kafka.sasl_username: required with {k.security_protocol}")
+        raise ConfigError(f"{origin.of('kafka', 'sasl_username')}: required with "
+                          f"security_protocol {k.security_protocol}")
     if k.sasl_password and k.sasl_password_file:
-        raise ConfigError(f"{source}: kafka.sasl_password and kafka.sasl_password_file: "
-                          "set one, not both")
+        raise ConfigError(f"{origin.of('kafka', 'sasl_password_file')}: kafka.sasl_password "
+                          "is set too; set one, not both")
     for key in ("sasl_password_file", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
         path = getattr(k, key)
         if path and not os.path.isfile(path):
-            raise ConfigError(f"{source}: kafka.{key}: no such file {path!r}")
+            raise ConfigError(f"{origin.of('kafka', key)}: no such file {path!r}")
     policy = config.policy
-    queues = {policy.urgent_queue, policy.standard_queue, policy.reports_queue}
-    if len(queues) != 3 or not all(queues):
-        raise ConfigError(f"{source}: policy: the three queue names must be distinct and set")
+    queues = [policy.urgent_queue, policy.standard_queue, policy.reports_queue]
+    if len(set(queues)) != 3:
+        raise ConfigError(f"{origin.of('policy', 'urgent_queue')}: the three queue names "
+                          f"(urgent, standard, reports) must be distinct, got {queues}")
+    w = config.worker
+    if w.max_record_bytes * 2 > k.max_request_size_bytes:
+        # An output echoes at most one input's text (a review item carries the post), so
+        # twice the largest input leaves room for the rest of the message.
+        raise ConfigError(f"{origin.of('worker', 'max_record_bytes')}: {w.max_record_bytes} "
+                          f"bytes leave no room in kafka.max_request_size_bytes "
+                          f"({k.max_request_size_bytes}) for the outputs that echo a record; "
+                          "keep it at most half of that")
 
 
 SECRET_KEYS = (("kafka", "sasl_password"),)

@@ -1,7 +1,7 @@
 """Every error mimamori raises, under one root.
 
     MimamoriError                 retriable = False
-    ├── PoisonRecord              one input record is unusable; it goes to the DLQ with `reason`
+    ├── PoisonRecord              a record that can never succeed; it goes to the DLQ with `reason`
     ├── TransientError            retriable = True; broker or network trouble, try again later
     └── ConfigError               fatal; bad configuration, names the place (file, key or line)
         └── WordlistError         a bad wordlist line, names file, line and reason
@@ -19,14 +19,18 @@ class MimamoriError(Exception):
 
 
 class PoisonRecord(MimamoriError):
-    """A record that cannot be decoded or validated.
+    """A record that can never succeed: trying again fails the same way.
 
     Attributes:
-        reason: a short machine name for the DLQ (`invalid_utf8`, `invalid_json`, `schema`,
-            `empty_text`, `oversized`); bounded, so it is safe as a metric label.
+        reason: a short machine name for the DLQ, bounded, so it is safe as a metric label:
+            `invalid_utf8`, `invalid_json`, `schema`, `empty_text`, `oversized` (the record's
+            content); `undecodable` (its Kafka record batch cannot be read: corrupt, or a
+            compression codec this process lacks); `unproducible` (an output it yields is
+            refused by the broker); `internal_error` (a bug in mimamori, also logged).
     """
 
-    REASONS = frozenset({"invalid_utf8", "invalid_json", "schema", "empty_text", "oversized"})
+    REASONS = frozenset({"invalid_utf8", "invalid_json", "schema", "empty_text", "oversized",
+                         "undecodable", "unproducible", "internal_error"})
 
     def __init__(self, reason: str, message: str) -> None:
         if reason not in self.REASONS:

@@ -1,24 +1,23 @@
 """The console's ingest (I/O shell): review items, actions and violations from Kafka into the
-store, idempotent by id, offsets committed only after the store committed.
+store, a `Processor` on the shared processing loop (`pipeline.kafka.loop`).
 
-`decode_batch` and `Ingest.process` are the service's own part; `Ingest.run` is a small
-consumer-group loop (fetch → store → DLQ copies acknowledged → commit) until the shared
-processing loop (`pipeline.kafka.loop`) carries this processor like every other service.
+The loop fetches a batch, `process` writes it to the store in one transaction (idempotent by
+id, so a replay changes nothing) and returns the DLQ copies of unusable records; the loop
+commits the offsets only after that, so nothing is committed that the store does not hold.
+While the store cannot be reached, `process` waits and retries instead of failing: a good
+record must never go to the DLQ because the database was down.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+import sqlalchemy as sa
+from aiokafka import TopicPartition
+from prometheus_client import CollectorRegistry
 
 from pipeline.config import Config
 from pipeline.console import cases as rules
@@ -26,13 +25,11 @@ from pipeline.console.queue import IngestCounts
 from pipeline.console.store import Store
 from pipeline.contract.messages import Action, ReviewItem, Violation
 from pipeline.errors import PoisonRecord
-from pipeline.filter.judge import Output
-from pipeline.filter.worker import dlq_output
-from pipeline.kafka.clients import make_consumer, make_producer
+from pipeline.kafka.deadletters import DeadLetters
+from pipeline.kafka.loop import Batch, BatchResult, ProcessingLoop, Record
+from pipeline.telemetry.metrics import LoopMetrics
 
 log = logging.getLogger(__name__)
-
-Record = ConsumerRecord[bytes, bytes]
 
 
 @dataclass
@@ -71,85 +68,66 @@ def decode_batch(config: Config, records: Iterable[Record]) -> Decoded:
 
 
 class Ingest:
-    """The console's consumer-group member.
+    """The console's processor, and its consumer-group member (`run`).
 
     Args:
         config: Kafka settings, topics, `console.group_id`.
         store: where items and history are written.
+        metrics: the loop's metric families (labelled `service="console"`).
     """
 
     name = "console"
 
-    def __init__(self, config: Config, store: Store) -> None:
-        self.config = msgspec.structs.replace(config, kafka=msgspec.structs.replace(
-            config.kafka, group_id=config.console.group_id))
+    def __init__(self, config: Config, store: Store, metrics: LoopMetrics | None = None) -> None:
+        self.config = config
         self.store = store
-        self.topics = ingest_topics(config)
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:console"
+        self.topics: Sequence[str] = ingest_topics(config)
         self.totals = IngestCounts()
         self.committed = 0
-        self.connected = False
+        self.loop = ProcessingLoop(config, self, metrics or LoopMetrics(CollectorRegistry()),
+                                   group_id=config.console.group_id)
 
-    async def process(self, records: list[Record]) -> list[Output]:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` (the shared loop: retries while the broker is unreachable)."""
+        await self.loop.run(stop)
+
+    def ready(self) -> tuple[bool, str]:
+        """For /ready: whether the broker answers."""
+        return self.loop.ready()
+
+    async def process(self, batch: Batch, dlq: DeadLetters) -> BatchResult:
         """Write one batch to the store (one transaction) and return its DLQ copies."""
+        records = [r for part in batch.values() for r in part]
         decoded = decode_batch(self.config, records)
+        counts = IngestCounts()
         if decoded.items or decoded.actions or decoded.violations:
-            counts = await asyncio.to_thread(self.store.ingest, decoded.items,
-                                             decoded.actions, decoded.violations)
+            counts = await self._write(decoded)
+        outputs = [dlq.record(record, reason, message)
+                   for record, reason, message in decoded.rejected]
+
+        def committed() -> None:
             self.totals.items += counts.items
             self.totals.duplicates += counts.duplicates
             self.totals.new_cases += counts.new_cases
             self.totals.history += counts.history
-        for record, reason, _ in decoded.rejected:
-            log.warning("ingest: %s at %s[%d]@%d goes to the DLQ", reason, record.topic,
-                        record.partition, record.offset)
-        return [dlq_output(self.config.topics.dlq(record.topic), record, reason, message,
-                           self.worker) for record, reason, message in decoded.rejected]
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop`, retrying with backoff while the broker is unreachable."""
-        backoff = self.config.kafka.retry_backoff_ms / 1000
-        while not stop.is_set():
-            consumer: AIOKafkaConsumer | None = None
-            producer: AIOKafkaProducer | None = None
-            try:
-                consumer = make_consumer(self.config)
-                producer = make_producer(self.config)
-                await consumer.start()
-                await producer.start()
-                consumer.subscribe(self.topics)
-                self.connected = True
-                backoff = self.config.kafka.retry_backoff_ms / 1000
-                await self._loop(consumer, producer, stop)
-            except (KafkaError, OSError) as exc:
-                self.connected = False
-                log.warning("ingest: broker trouble (%s); retrying in %.1fs",
-                            type(exc).__name__, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), backoff)
-                backoff = min(backoff * 2, self.config.worker.max_retry_backoff_ms / 1000)
-            finally:
-                if consumer is not None:
-                    with contextlib.suppress(Exception):
-                        await consumer.stop()
-                if producer is not None:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-
-    async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
-                    stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=500,
-                                           max_records=self.config.worker.max_batch_records)
-            records = [r for part in batch.values() for r in part]
-            if not records:
-                continue
-            outputs = await self.process(records)
-            if outputs:
-                futures = [await producer.send(o.topic, o.value, key=o.key, headers=o.headers)
-                           for o in outputs]
-                await asyncio.gather(*futures)
-            # Offsets last: the store committed and every DLQ copy was acknowledged.
-            offsets = {tp: part[-1].offset + 1 for tp, part in batch.items() if part}
-            await consumer.commit(offsets)
             self.committed += len(records)
+
+        return BatchResult(outputs, on_commit=committed)
+
+    async def _write(self, decoded: Decoded) -> IngestCounts:
+        pause = self.config.kafka.retry_backoff_ms / 1000
+        while True:
+            try:
+                return await asyncio.to_thread(self.store.ingest, decoded.items,
+                                               decoded.actions, decoded.violations)
+            except sa.exc.OperationalError as exc:  # the database is unreachable or locked
+                log.warning("ingest: store unavailable (%s); retrying in %.1fs",
+                            str(exc).splitlines()[0][:200], pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.config.worker.max_retry_backoff_ms / 1000)
+
+    async def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        """Nothing to restore: the store is the state."""
+
+    async def on_revoked(self, partitions: set[TopicPartition]) -> None:
+        """Nothing to hand over: every processed batch is in the store."""

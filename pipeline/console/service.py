@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 
 import uvicorn
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from pipeline.config import Config
 from pipeline.console import cases as rules
@@ -21,6 +21,7 @@ from pipeline.console.metrics import ConsoleMetrics
 from pipeline.console.outbox import Relay
 from pipeline.console.store import Store, open_store
 from pipeline.console.web.app import create_app, sla_of
+from pipeline.telemetry.metrics import LoopMetrics, serve
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,12 @@ class ConsoleService:
         registry: metrics registry (a fresh one per test).
     """
 
-    def __init__(self, config: Config, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, config: Config, registry: CollectorRegistry | None = None,
+                 loop_metrics: LoopMetrics | None = None) -> None:
         self.config = config
         self.metrics = ConsoleMetrics(registry)
+        # The loop's families: shared when the process has them already (the demo's).
+        self.loop_metrics = loop_metrics or LoopMetrics(self.metrics.registry)
         self.store: Store | None = None
         self.server: _Server | None = None
         self.relay: Relay | None = None
@@ -50,6 +54,12 @@ class ConsoleService:
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.port = 0
+
+    def ready(self) -> tuple[bool, str]:
+        """For /ready: the ingest's broker connection."""
+        if self.ingest is None:
+            return False, "starting"
+        return self.ingest.ready()
 
     @property
     def url(self) -> str:
@@ -79,7 +89,7 @@ class ConsoleService:
         self.tasks.append(asyncio.create_task(self.relay.run(self.stopping)))
         self.tasks.append(asyncio.create_task(self._refresh()))
         if ingest:
-            self.ingest = Ingest(self.config, self.store)
+            self.ingest = Ingest(self.config, self.store, self.loop_metrics)
             self.tasks.append(asyncio.create_task(self.ingest.run(self.stopping)))
 
     async def stop(self) -> None:
@@ -134,10 +144,9 @@ async def run_console(config: Config) -> None:
     from pipeline.filter.service import stop_on_signals
 
     service = ConsoleService(config)
-    if config.metrics.port:
-        start_http_server(config.metrics.port, config.metrics.host,
-                          registry=service.metrics.registry)
     await service.start()
+    serve(service.metrics.registry, config.metrics.host, config.metrics.port,
+          ready=service.ready)
     log.info("patrol console on %s (ingest group %r, decisions to %s)", service.url,
              config.console.group_id, config.topics.decisions)
     stop = asyncio.Event()

@@ -6,6 +6,7 @@ retyped. Decoders and encoders are built once at import and reused.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -13,6 +14,11 @@ import msgspec
 from pipeline.errors import PoisonRecord
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+#: An RFC 3339 date-time ("2026-11-23T10:00:00Z", "2026-11-23T19:00:00.5+09:00").
+Timestamp = Annotated[str, msgspec.Meta(
+    pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:"
+            r"([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$",
+    description="an RFC 3339 date-time")]
 
 Mode = Literal["ng", "watch"]
 Verdict = Literal["ng", "review", "clean"]
@@ -45,7 +51,7 @@ class Post(msgspec.Struct, frozen=True):
     site_id: NonEmpty
     user_id: NonEmpty
     text: str
-    created_at: str
+    created_at: Timestamp
     title: str | None = None
     board: str | None = None
     lang: str | None = None
@@ -60,7 +66,7 @@ class Report(msgspec.Struct, frozen=True):
     post_id: NonEmpty
     reporter_id: NonEmpty
     category: ReportCategory
-    created_at: str
+    created_at: Timestamp
     text: str = ""
     post_text: str | None = None
     post_user_id: str | None = None
@@ -172,7 +178,7 @@ encoder = msgspec.json.Encoder()
 def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
     """The PoisonRecord for a decoding failure."""
     if isinstance(exc, msgspec.ValidationError):
-        return PoisonRecord("schema", str(exc))
+        return PoisonRecord("schema", _PATTERN_RE.sub("an RFC 3339 date-time", str(exc)))
     if isinstance(exc, RecursionError):
         # msgspec skips unknown fields recursively; hostile nesting exhausts the stack.
         return PoisonRecord("invalid_json", "JSON nested too deeply")
@@ -185,6 +191,8 @@ def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
     return PoisonRecord("invalid_json", str(exc))
 
 
+# msgspec names the regex a string failed; say what the regex means instead.
+_PATTERN_RE = re.compile(r"`str` matching regex '.*?'(?= - at )")
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 

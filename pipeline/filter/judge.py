@@ -1,51 +1,23 @@
-"""The filter core: a decoded post or report in, verdict and output messages out. Pure.
+"""The filter core: a decoded post or report in, its hits, verdict and messages out. Pure.
 
-Shared by the streaming workers and the offline scan, so both judge a post the same way.
+Shared by the streaming workers, the offline scan and the dry run, so all judge a post the same
+way. Finding hits is this module's work; what they lead to is `outcomes.py`'s.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
 
 from pipeline.config import Config
-from pipeline.contract.ids import stable_id, user_key
-from pipeline.contract.messages import (
-    Action,
-    Hit,
-    Post,
-    Report,
-    ReviewItem,
-    Verdict,
-    Violation,
-    encoder,
-)
-from pipeline.filter.policy import decide, report_priority, verdict_of
+from pipeline.contract.messages import Hit, Post, Report, ReviewItem, Verdict
+from pipeline.filter.outcomes import PostOutcome, post_outcome, report_author, report_item
+from pipeline.filter.policy import verdict_of
 from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
 from pipeline.text.matcher import Matcher, RawHit
 from pipeline.text.normalize import SENTINEL, text_starts, track, views, views_batch
 
 CONTACT_CATEGORY = "contact"
-
-
-class Output(NamedTuple):
-    """One message to produce."""
-
-    topic: str
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PostResult:
-    """The verdict on one post and the messages it produces."""
-
-    verdict: Verdict
-    hits: list[Hit]
-    outputs: list[Output]
 
 
 class FilterCore:
@@ -55,7 +27,6 @@ class FilterCore:
         self.matcher = matcher
         self.version = matcher.version
         self._policy = config.policy
-        self._topics = config.topics
         self._detectors = tuple(config.wordlists.detectors)
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
@@ -120,101 +91,23 @@ class FilterCore:
         hits = self.hits(post.text, post.site_id)
         return verdict_of(hits), hits
 
-    def process_post(self, post: Post, now: str, hits: list[Hit] | None = None) -> PostResult:
-        """Judge a post and build its Action, Violation and ReviewItem messages.
+    def process_post(self, post: Post, now: str, hits: list[Hit] | None = None) -> PostOutcome:
+        """Judge a post: its verdict, hits and the messages it yields.
 
         `hits` are the post's hits when the caller already found them (`hits_batch`).
         """
         if hits is None:
             hits = self.hits(post.text, post.site_id)
-        if not hits:
-            return PostResult("clean", hits, [])
-        decision = decide(hits, self._policy)
-        key = user_key(post.site_id, post.user_id)
-        topics = self._topics
-        outputs: list[Output] = []
-        if decision.verdict == "ng":
-            ng_hits = [h for h in hits if h.mode == "ng"]
-            categories = sorted({h.category for h in ng_hits})
-            terms = sorted({h.term for h in ng_hits})
-            action = Action(
-                action_id=stable_id("action", self._policy.ng_action, post.site_id, post.post_id),
-                action=self._policy.ng_action,
-                site_id=post.site_id,
-                user_id=post.user_id,
-                post_id=post.post_id,
-                duration_s=None,
-                reason=f"ng categories={','.join(categories)} terms={','.join(terms)}",
-                source="auto",
-                issued_at=now,
-                wordlist_version=self.version,
-            )
-            outputs.append(Output(topics.actions, key, encoder.encode(action)))
-            if decision.strike_categories:
-                violation = Violation(
-                    violation_id=stable_id("violation", post.site_id, post.post_id),
-                    site_id=post.site_id,
-                    user_id=post.user_id,
-                    post_id=post.post_id,
-                    categories=list(decision.strike_categories),
-                    terms=terms,
-                    source="filter",
-                    created_at=post.created_at,
-                    detected_at=now,
-                    wordlist_version=self.version,
-                )
-                outputs.append(Output(topics.violations, key, encoder.encode(violation)))
-        if decision.review_queue is not None:
-            item = ReviewItem(
-                item_id=stable_id("review", "filter", post.site_id, post.post_id),
-                queue=decision.review_queue,
-                priority=self._entry_priority(hits, decision.priority),
-                site_id=post.site_id,
-                user_id=post.user_id,
-                post_id=post.post_id,
-                text=post.text,
-                hits=hits,
-                source="filter",
-                created_at=post.created_at,
-                wordlist_version=self.version,
-            )
-            outputs.append(
-                Output(topics.review(decision.review_queue), key, encoder.encode(item))
-            )
-        return PostResult(decision.verdict, hits, outputs)
+        return post_outcome(post, hits, self._policy, now, self.version,
+                            self.matcher.priorities)
 
-    def _entry_priority(self, hits: list[Hit], base: int) -> int:
-        """A list entry may carry its own priority; the highest one wins over the queue's."""
-        by_term = self.matcher.priorities
-        return max([base, *(by_term.get((h.term, h.category), 0) for h in hits)])
+    def process_report(self, report: Report, record_key: bytes | None) -> ReviewItem:
+        """The review item of a user report, with the hits of the reported post's text.
 
-    def process_report(self, report: Report, record_key: bytes | None, now: str) -> Output:
-        """Build the ReviewItem for a user report, with hits from the reported post's text."""
-        user_id = report.post_user_id
-        if user_id is None and record_key:
-            _, _, user_id = record_key.decode("utf-8", "replace").partition(":")
-        user_id = user_id or ""
+        Raises:
+            PoisonRecord: the report names no author (see `outcomes.report_author`).
+        """
+        author = report_author(report, record_key)
         post_text = report.post_text or ""
         hits = self.hits(post_text, report.site_id) if post_text else []
-        item = ReviewItem(
-            item_id=stable_id("review", "report", report.site_id, report.report_id),
-            queue=self._policy.reports_queue,
-            priority=report_priority(report.category, hits, self._policy),
-            site_id=report.site_id,
-            user_id=user_id,
-            post_id=report.post_id,
-            text=post_text,
-            hits=hits,
-            source="report",
-            created_at=report.created_at,
-            report_id=report.report_id,
-            report_category=report.category,
-            report_text=report.text,
-            reporter_id=report.reporter_id,
-            wordlist_version=self.version,
-        )
-        return Output(
-            self._topics.review(self._policy.reports_queue),
-            user_key(report.site_id, user_id),
-            encoder.encode(item),
-        )
+        return report_item(report, author, hits, self._policy, self.version)

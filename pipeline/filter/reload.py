@@ -80,11 +80,11 @@ class Reloader:
         try:
             core = await asyncio.to_thread(self._build, self._config, self._metrics)
         except WordlistError as exc:
-            self._metrics.wordlist_reloads.labels("error").inc()
+            self._metrics.filter.wordlist_reloads.labels("error").inc()
             log.error("wordlist reload failed, keeping the loaded lists: %s", exc)
             return False
         self._install(core)
-        self._metrics.wordlist_reloads.labels("ok").inc()
+        self._metrics.filter.wordlist_reloads.labels("ok").inc()
         log.info("wordlists reloaded: version %s in %.3fs", core.version,
                  time.perf_counter() - started)
         return True

@@ -35,10 +35,10 @@ def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
         log.warning("wordlist: %s", warning)
     if metrics is not None:
         for mode in ("ng", "watch", "allow"):
-            metrics.wordlist_entries.labels(mode).set(wordlist.count(mode))
-        metrics.wordlist_load_seconds.set(elapsed)
-        metrics.wordlist_loaded.set(time.time())
-        metrics.wordlist_info.info({"version": wordlist.version})
+            metrics.filter.wordlist_entries.labels(mode).set(wordlist.count(mode))
+        metrics.filter.wordlist_load_seconds.set(elapsed)
+        metrics.filter.wordlist_loaded.set(time.time())
+        metrics.filter.wordlist_info.info({"version": wordlist.version})
     log.info("wordlists %s loaded: %d entries from %d files in %.3fs (version %s)",
              config.wordlists.dir, len(wordlist.entries), len(wordlist.files), elapsed,
              wordlist.version)

@@ -4,40 +4,108 @@ configured partition count where missing."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
 
 from pipeline.config import Config
+from pipeline.errors import TransientError
 from pipeline.kafka.clients import kafka_client_options
 
 
 def topic_names(config: Config) -> list[str]:
-    """Every topic mimamori reads or writes, DLQs included."""
+    """Every topic mimamori reads or writes, with the DLQ of each topic a service reads."""
     t, p = config.topics, config.policy
     inputs = [t.posts, t.reports, t.decisions, t.violations]
     outputs = [t.actions] + [t.review(q) for q in (p.urgent_queue, p.standard_queue,
                                                    p.reports_queue)]
-    return inputs + outputs + [t.dlq(name) for name in inputs]
+    read = inputs + outputs  # the console reads the review queues and the actions
+    return inputs + outputs + [t.dlq(name) for name in read]
 
 
-async def ensure_topics(config: Config, names: Iterable[str] | None = None) -> list[str]:
-    """Create the topics that do not exist yet, with the configured partition count.
+def topic_configs(config: Config, name: str) -> dict[str, str]:
+    """Topic-level settings mimamori asks for when it creates `name`."""
+    if name.endswith(config.topics.dlq_suffix):
+        return {"max.message.bytes": str(config.topics.dlq_max_message_bytes)}
+    return {}
 
-    Returns:
-        The names that were created.
+
+@dataclass
+class TopicsReport:
+    """What `create_topics` found and did.
+
+    Attributes:
+        created: topics created now.
+        existing: topics that were there already.
+        failed: topics the cluster refused to create, with its reason.
+        short: existing topics with fewer partitions than `topics.partitions`, as
+            (partitions, wanted): they cap the useful number of workers.
     """
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    short: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """A line per topic that needs an operator's eye, then a summary."""
+        out = [f"error: {name}: {reason}" for name, reason in sorted(self.failed.items())]
+        out += [f"warning: {name} has {have} partitions, topics.partitions asks for {want}; "
+                "it caps the useful number of workers (Kafka can add partitions, not remove "
+                "them; adding them moves keys)"
+                for name, (have, want) in sorted(self.short.items())]
+        out.append(f"created {len(self.created)} topic(s): {', '.join(self.created) or '-'}; "
+                   f"{len(self.existing)} existed; {len(self.failed)} failed")
+        return out
+
+
+async def create_topics(config: Config, names: Iterable[str] | None = None) -> TopicsReport:
+    """Create the topics that do not exist yet (partitions, replication and topic settings as
+    configured) and check the partition count of those that do."""
     wanted = list(names) if names is not None else topic_names(config)
+    partitions = config.topics.partitions
+    report = TopicsReport()
     admin = AIOKafkaAdminClient(**kafka_client_options(config.kafka),
                                 client_id=config.kafka.client_id)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in wanted if n not in existing]
+        report.existing = [n for n in wanted if n in existing]
         if missing:
-            await admin.create_topics([
-                NewTopic(n, config.topics.partitions, config.topics.replication_factor)
+            response = await admin.create_topics([
+                NewTopic(n, partitions, config.topics.replication_factor,
+                         topic_configs=topic_configs(config, n))
                 for n in missing
             ])
-        return missing
+            errors: list[tuple[str, int, str | None]] = getattr(response, "topic_errors", [])
+            for topic, code, *rest in errors:
+                if code:
+                    message = rest[0] if rest and rest[0] else for_code(code).__name__
+                    report.failed[topic] = f"{for_code(code).__name__}: {message}"
+            report.created = [n for n in missing if n not in report.failed]
+        if report.existing:
+            for described in await admin.describe_topics(report.existing):
+                have = len(described.get("partitions") or ())
+                if have < partitions:
+                    report.short[described["topic"]] = (have, partitions)
+        return report
     finally:
         await admin.close()
+
+
+async def ensure_topics(config: Config, names: Iterable[str] | None = None) -> list[str]:
+    """`create_topics`, for the services and tools that need the topics to exist.
+
+    Returns:
+        The names that were created.
+
+    Raises:
+        TransientError: the cluster refused to create a topic.
+    """
+    report = await create_topics(config, names)
+    if report.failed:
+        raise TransientError("cannot create topics: " + "; ".join(
+            f"{name}: {reason}" for name, reason in sorted(report.failed.items())))
+    return report.created

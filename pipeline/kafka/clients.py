@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, codec
 
 from pipeline.config import Config, KafkaConfig
 from pipeline.errors import ConfigError
@@ -46,8 +46,28 @@ def kafka_client_options(kafka: KafkaConfig) -> dict[str, Any]:
     return options
 
 
+def check_codec(config: Config) -> None:
+    """Fail now, naming the setting, if the output compression's library is missing (rather
+    than when the first batch is sent).
+
+    Raises:
+        ConfigError: `kafka.compression_type` names a codec this installation cannot write.
+    """
+    name = config.kafka.compression_type
+    available = {"none": True, "gzip": codec.has_gzip(), "snappy": codec.has_snappy(),
+                 "lz4": codec.has_lz4(), "zstd": codec.has_zstd()}
+    if not available[name]:
+        raise ConfigError(f"kafka.compression_type: {name!r} needs a compression library "
+                          "this installation lacks (cramjam, pinned in pyproject.toml); "
+                          "reinstall mimamori or choose another codec")
+
+
 def make_producer(config: Config) -> AIOKafkaProducer:
-    """The worker's producer as configured (`kafka.*`): acks, batching, linger, compression."""
+    """A service's producer as configured (`kafka.*`): acks, batching, linger, compression.
+
+    Its request size limit also admits the largest DLQ record (`topics.dlq_max_message_bytes`):
+    the copy of an input record of the input topic's full size, with its `dlq.*` headers.
+    """
     k = config.kafka
     return AIOKafkaProducer(
         **kafka_client_options(k),
@@ -56,20 +76,21 @@ def make_producer(config: Config) -> AIOKafkaProducer:
         enable_idempotence=k.enable_idempotence,
         linger_ms=k.linger_ms,
         max_batch_size=k.max_batch_size_bytes,
-        max_request_size=k.max_request_size_bytes,
+        max_request_size=max(k.max_request_size_bytes, config.topics.dlq_max_message_bytes),
         compression_type=None if k.compression_type == "none" else k.compression_type,
         request_timeout_ms=k.request_timeout_ms,
         retry_backoff_ms=k.retry_backoff_ms,
     )
 
 
-def make_consumer(config: Config) -> AIOKafkaConsumer:
-    """The worker's group consumer as configured: manual commits, fetch sizes, batch size."""
+def make_consumer(config: Config, group_id: str | None = None) -> AIOKafkaConsumer:
+    """A group consumer as configured: manual commits, fetch sizes, batch size. `group_id`
+    defaults to `kafka.group_id` (the filter's group)."""
     k = config.kafka
     return AIOKafkaConsumer(
         **kafka_client_options(k),
         client_id=k.client_id,
-        group_id=k.group_id,
+        group_id=group_id or k.group_id,
         enable_auto_commit=False,
         auto_offset_reset=k.auto_offset_reset,
         fetch_max_wait_ms=k.fetch_max_wait_ms,

@@ -43,6 +43,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a TCP listener could bind `host:port` now (as a server does, with SO_REUSEADDR:
+    connections of an earlier listener still in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 async def wait_for_broker(bootstrap_servers: str, timeout_s: float) -> None:
     """Wait until the broker answers a metadata request that lists at least one broker.
 
@@ -95,8 +107,13 @@ class EmbeddedBroker:
         """Start the broker and return once it answers metadata.
 
         Raises:
+            ConfigError: the port is taken (by another broker, say): nothing is started, so
+                nothing talks to whatever listens there.
             TransientError: it exited or did not answer in time.
         """
+        if not port_is_free(self.host, self.port):
+            raise ConfigError(f"broker.port: {self.host}:{self.port} is already in use; pick "
+                              "another with --port PORT or MIMAMORI_BROKER_PORT")
         self.process = self._spawn()
         waiter = asyncio.ensure_future(
             wait_for_broker(self.bootstrap_servers, self.startup_timeout_s)

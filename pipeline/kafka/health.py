@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from pipeline.telemetry.metrics import Metrics
+from pipeline.telemetry.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class BrokerHealth:
     """Reachability state with backoff and rate-limited reporting."""
 
-    def __init__(self, metrics: Metrics, base_backoff_s: float, max_backoff_s: float,
+    def __init__(self, metrics: ServiceMetrics, base_backoff_s: float, max_backoff_s: float,
                  log_every_s: float = 30.0) -> None:
         self._metrics = metrics
         self._base = base_backoff_s

@@ -95,12 +95,16 @@ async def read_range(connection: Mapping[str, Any], topics: Sequence[str], start
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        tps = [tp for tp in await _partitions(consumer, topics)
-               if partitions is None or tp.partition in partitions]
-        if not tps:
-            if partitions is not None:
-                raise ValueError(f"{', '.join(topics)}: no partition {list(partitions)}")
-            return []
+        found = await _partitions(consumer, topics)
+        missing = sorted(set(topics) - {tp.topic for tp in found})
+        if missing:
+            raise ValueError(f"no such topic: {', '.join(missing)}")
+        tps = [tp for tp in found if partitions is None or tp.partition in partitions]
+        absent = sorted(set(partitions or ()) - {tp.partition for tp in tps})
+        if absent:
+            have = sorted({tp.partition for tp in found})
+            raise ValueError(f"{', '.join(topics)} has no partition {absent} "
+                             f"(partitions: {have})")
         consumer.assign(tps)
         if start:
             for tp in tps:

@@ -108,6 +108,8 @@ def malformed_records(site_id: str = "site-01") -> list[SampleRecord]:
         SampleRecord("posts", key, b'{"post_id":"bad-missing","site_id":"' + site_id.encode()
                      + b'","text":"no user","created_at":"2026-11-23T00:00:00Z"}', "schema"),
         SampleRecord("posts", key, base % b"empty" + b'"text": "   "}', "empty_text"),
+        SampleRecord("posts", key, b'{"post_id":"bad-time","site_id":"' + site_id.encode()
+                     + b'","user_id":"baduser","text":"hi","created_at":"yesterday"}', "schema"),
         SampleRecord("posts", key, base % b"huge" + b'"text": "' + "あ".encode() * 20_000
                      + b'"}', "oversized"),
     ]

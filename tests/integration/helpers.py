@@ -10,9 +10,10 @@ import msgspec
 from aiokafka import TopicPartition
 
 from pipeline.config import Config
-from pipeline.contract.messages import decode_post, decode_report
+from pipeline.contract.messages import Action, Violation, decode_post, decode_report
 from pipeline.errors import PoisonRecord
 from pipeline.filter.judge import FilterCore
+from pipeline.filter.outcomes import Message
 from pipeline.kafka.topicio import Record, committed_offsets, produce, read_all
 from pipeline.tools.sample import SampleRecord
 
@@ -39,12 +40,21 @@ def outputs_of(core: FilterCore, config: Config, topic_kind: str, key: bytes | N
     w = config.worker
     if topic_kind == "posts":
         post = decode_post(value, max_bytes=w.max_record_bytes, max_text_chars=w.max_text_chars)
-        outputs = core.process_post(post, NOW).outputs
+        messages: list[Message] = list(core.process_post(post, NOW).messages)
     else:
         report = decode_report(value, max_bytes=w.max_record_bytes,
                                max_text_chars=w.max_text_chars)
-        outputs = [core.process_report(report, key, NOW)]
-    return [(o.topic, output_id(o.value)) for o in outputs]
+        messages = [core.process_report(report, key)]
+    return [(topic_of(config, m), output_id(msgspec.json.encode(m))) for m in messages]
+
+
+def topic_of(config: Config, message: Message) -> str:
+    t = config.topics
+    if isinstance(message, Action):
+        return t.actions
+    if isinstance(message, Violation):
+        return t.violations
+    return t.review(message.queue)
 
 
 def expected_ids(core: FilterCore, config: Config,

@@ -22,11 +22,10 @@ from playwright.async_api import Browser, Page, async_playwright
 from prometheus_client import CollectorRegistry
 
 from pipeline.config import Config
-from pipeline.console.ingest import ingest_topics
 from pipeline.console.service import ConsoleService
 from pipeline.contract.ids import user_key
 from pipeline.contract.messages import Decision, Hit, ReviewItem, encoder
-from pipeline.kafka.admin import ensure_topics, topic_names
+from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.embedded import EmbeddedBroker
 from pipeline.kafka.topicio import produce, read_all
 from tests.console.conftest import CHEAP_HASHER, item
@@ -68,8 +67,7 @@ async def console(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Conso
         base.console, store_url=f"sqlite:///{tmp_path}/console.db", port=0,
         relay_interval_ms=100, refresh_interval_ms=200,
         group_id=base.kafka.group_id + ".console"))
-    await ensure_topics(config, topic_names(config) + [config.topics.dlq(t)
-                                                       for t in ingest_topics(config)])
+    await ensure_topics(config)  # the DLQs of the console's inputs are among them
     service = ConsoleService(config, CollectorRegistry())
     await service.start()
     assert service.store is not None

@@ -236,7 +236,7 @@ async def test_broker_paused_then_resumed(tmp_path: Path) -> None:
         own.process.send_signal(signal.SIGSTOP)
         lines_before = len(log.read_text().splitlines())
         await wait_until(lambda: http_get(f"{url}/ready")[0] == 503, 60, "/ready to say 503")
-        assert metric(f"{url}/metrics", "mimamori_broker_connected") == 0
+        assert metric(f"{url}/metrics", 'mimamori_broker_connected{service="filter"}') == 0
         await asyncio.sleep(5)  # stay down a while: the worker must wait, not spin
         cpu = cpu_seconds(worker.pid)
         await asyncio.sleep(5)

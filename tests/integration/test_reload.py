@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
 def _posts(config: Config, first: int, text: str, n: int = 5) -> list[tuple[str, bytes, bytes]]:
     return [(config.topics.posts, b"site-01:u1",
-             msgspec.json.encode(Post(f"p{i}", "site-01", "u1", text, "t")))
+             msgspec.json.encode(Post(f"p{i}", "site-01", "u1", text, "2026-11-23T10:00:00Z")))
             for i in range(first, first + n)]
 
 

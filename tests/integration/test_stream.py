@@ -64,7 +64,7 @@ async def test_stream_yields_exactly_the_expected_outputs(broker: EmbeddedBroker
     assert [(a["action_id"], a["action"], a["post_id"]) for a in mine] == [
         (stable_id("action", "delete", "site-09", "hand-1"), "delete", "hand-1")]
     assert metrics.registry.get_sample_value(
-        "mimamori_outputs_total", {"topic": config.topics.actions}) == len(
+        "mimamori_outputs_total", {"service": "filter", "topic": config.topics.actions}) == len(
         want[config.topics.actions]) + 1
 
 
@@ -74,7 +74,8 @@ async def test_bad_records_go_to_the_dlq_and_the_worker_keeps_going(
     config = fresh_config(broker.bootstrap_servers)
     await ensure_topics(config)
     bad = malformed_records("site-01")
-    good = [Post(f"good-{i}", "site-01", "baduser", "しね", "t") for i in range(len(bad))]
+    good = [Post(f"good-{i}", "site-01", "baduser", "しね", "2026-11-23T10:00:00Z")
+            for i in range(len(bad))]
     # Every bad record is followed by a good one on the same key (so the same partition).
     interleaved: list[tuple[str, bytes | None, bytes]] = []
     for b, g in zip(bad, good, strict=True):
@@ -138,7 +139,7 @@ async def test_two_workers_split_partitions_and_match_one(broker: EmbeddedBroker
         await asyncio.gather(*tasks)
     for m in metrics:
         consumed = m.registry.get_sample_value(
-            "mimamori_records_consumed_total", {"topic": config.topics.posts})
+            "mimamori_records_consumed_total", {"service": "filter", "topic": config.topics.posts})
         assert consumed is not None
         assert consumed > 0  # both members did real work
     got = await read_ids(config)

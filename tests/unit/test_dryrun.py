@@ -42,9 +42,9 @@ def test_compare_reports_new_and_dropped_hits(tmp_path: Path, default_core: Filt
 
 def test_invalid_lines_are_counted_not_compared() -> None:
     summary = Summary()
-    posts = list(decode_posts([b"nope", b'{"post_id":"a","site_id":"s","user_id":"u",'
-                                        b'"text":"x","created_at":"t"}'], summary,
-                              max_bytes=1000, max_text_chars=100))
+    good = (b'{"post_id":"a","site_id":"s","user_id":"u","text":"x",'
+            b'"created_at":"2026-11-23T10:00:00Z"}')
+    posts = list(decode_posts([b"nope", good], summary, max_bytes=1000, max_text_chars=100))
     assert [p.post_id for p in posts] == ["a"]
     assert summary.invalid == 1
 
@@ -52,8 +52,8 @@ def test_invalid_lines_are_counted_not_compared() -> None:
 def test_dry_run_command(tmp_path: Path) -> None:
     posts = tmp_path / "posts.jsonl"
     posts.write_text(
-        '{"post_id":"a","site_id":"s","user_id":"u","text":"おはよう","created_at":"t"}\n'
-        '{"post_id":"c","site_id":"s","user_id":"u","text":"しね","created_at":"t"}\n')
+        '{"post_id":"a","site_id":"s","user_id":"u","text":"おはよう","created_at":"2026-11-23T10:00:00Z"}\n'
+        '{"post_id":"c","site_id":"s","user_id":"u","text":"しね","created_at":"2026-11-23T10:00:00Z"}\n')
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "dry-run", "--wordlists", str(ROOT / "wordlists"),
          "--candidate", str(_candidate(tmp_path)), str(posts)],

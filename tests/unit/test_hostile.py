@@ -62,9 +62,9 @@ def test_random_json_decodes_or_poisons(value: object) -> None:
 @pytest.mark.parametrize(("raw", "reason"), [
     (b"[" * 200_000, "schema"),
     (b'{"a":' * 200_000, "invalid_json"),
-    (b'{"post_id":"p","site_id":"s","user_id":"u","created_at":"t","text":"x","x":'
+    (b'{"post_id":"p","site_id":"s","user_id":"u","created_at":"2026-11-23T10:00:00Z","text":"x","x":'
      + b'{"a":' * 50_000 + b"1" + b"}" * 50_001, "invalid_json"),
-    (b'{"post_id":"p","site_id":"s","user_id":"u","created_at":"t","text":"'
+    (b'{"post_id":"p","site_id":"s","user_id":"u","created_at":"2026-11-23T10:00:00Z","text":"'
      + b"a" * 10_000_000 + b'"}', "oversized"),
 ])
 def test_deep_and_huge_json(raw: bytes, reason: str) -> None:

@@ -19,11 +19,12 @@ from tests.unit.conftest import ROOT, write_list
 
 LINES = [
     b'{"post_id":"a","site_id":"s","user_id":"u","text":"\xe3\x81\x8a\xe5\x89\x8d\xe3\x81\x97'
-    b'\xe3\x81\xad","created_at":"t"}',
-    b'{"post_id":"b","site_id":"s","user_id":"u","text":"call 090-1234-5678","created_at":"t"}',
-    b'{"post_id":"c","site_id":"s","user_id":"u","text":"hello","created_at":"t"}',
+    b'\xe3\x81\xad","created_at":"2026-11-23T10:00:00Z"}',
+    b'{"post_id":"b","site_id":"s","user_id":"u","text":"call 090-1234-5678",'
+    b'"created_at":"2026-11-23T10:00:00Z"}',
+    b'{"post_id":"c","site_id":"s","user_id":"u","text":"hello","created_at":"2026-11-23T10:00:00Z"}',
     b"not json",
-    b'{"post_id":"d","site_id":"s","user_id":"u","text":"","created_at":"t"}',
+    b'{"post_id":"d","site_id":"s","user_id":"u","text":"","created_at":"2026-11-23T10:00:00Z"}',
     b"",
 ]
 
@@ -111,4 +112,4 @@ def test_check_config_rejects_bad_file(tmp_path: Path) -> None:
     path.write_text("[worker]\nmax_batch_records = -1\n")
     result = run_cli("check-config", "--config", str(path))
     assert result.returncode == 2
-    assert "worker.max_batch_records: must be positive" in result.stderr.decode()
+    assert "[worker] max_batch_records: Expected `int` >= 1" in result.stderr.decode()

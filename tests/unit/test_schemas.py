@@ -35,10 +35,10 @@ def test_every_malformed_kind_gets_its_reason(record: object) -> None:
     (None, "invalid_json", "tombstone"),
     (b"", "invalid_json", ""),
     (b"[1,2]", "schema", "Expected `object`"),
-    (b'{"post_id":"","site_id":"s","user_id":"u","text":"x","created_at":"t"}', "schema",
-     "post_id"),
-    (b'{"post_id":"p","site_id":"s","user_id":"u","text":"\\ud800","created_at":"t"}',
-     "invalid_json", ""),
+    (b'{"post_id":"","site_id":"s","user_id":"u","text":"x",'
+     b'"created_at":"2026-11-23T10:00:00Z"}', "schema", "post_id"),
+    (b'{"post_id":"p","site_id":"s","user_id":"u","text":"\\ud800",'
+     b'"created_at":"2026-11-23T10:00:00Z"}', "invalid_json", ""),
     (b"x" * 70_000, "oversized", "70000 bytes"),
     (GOOD.replace(b'"hi"', b'"\\u3042\\u3042"'), None, ""),
 ])
@@ -52,9 +52,36 @@ def test_decode_edge_cases(raw: bytes | None, reason: str | None, fragment: str)
     assert fragment in info.value.message
 
 
+@pytest.mark.parametrize(("created_at", "ok"), [
+    ("2026-11-23T10:00:00Z", True),
+    ("2026-11-23t10:00:00z", True),
+    ("2026-11-23T19:00:00.123456+09:00", True),
+    ("2026-12-31T23:59:60-00:00", True),  # a leap second
+    ("2026-11-23 10:00:00Z", False),
+    ("2026-11-23T10:00:00", False),  # no offset
+    ("2026-11-23", False),
+    ("2026-13-01T00:00:00Z", False),
+    ("2026-11-32T00:00:00Z", False),
+    ("2026-11-23T24:00:00Z", False),
+    ("2026-11-23T10:00:00+9:00", False),
+    ("1700000000", False),
+    ("", False),
+])
+def test_created_at_must_be_rfc3339(created_at: str, ok: bool) -> None:
+    raw = GOOD.replace(b"2026-11-23T00:00:00Z", created_at.encode())
+    assert created_at.encode() in raw
+    if ok:
+        assert decode_post(raw, **LIMITS).created_at == created_at
+        return
+    with pytest.raises(PoisonRecord) as info:
+        decode_post(raw, **LIMITS)
+    assert (info.value.reason, info.value.message) == (
+        "schema", "Expected an RFC 3339 date-time - at `$.created_at`")
+
+
 def test_report_decoding() -> None:
     raw = (b'{"report_id":"r1","site_id":"s","post_id":"p","reporter_id":"x",'
-           b'"category":"violating_post","created_at":"t"}')
+           b'"category":"violating_post","created_at":"2026-11-23T10:00:00Z"}')
     report = decode_report(raw, **LIMITS)
     assert report.text == ""
     assert report.post_text is None
@@ -76,5 +103,5 @@ def test_poison_reason_must_be_known() -> None:
 
 
 def test_encoded_post_roundtrips() -> None:
-    post = Post("p", "s", "u", "テキスト", "t", lang="ja")
+    post = Post("p", "s", "u", "テキスト", "2026-11-23T19:00:00.123+09:00", lang="ja")
     assert decode_post(msgspec.json.encode(post), **LIMITS) == post
