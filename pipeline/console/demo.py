@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from pipeline.config import Config
 from pipeline.console.service import ConsoleService
+from pipeline.telemetry.metrics import LoopMetrics
 
 DEMO_USER = "demo"
 
@@ -53,21 +55,34 @@ class DemoConsole:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-async def start_demo_console(config: Config, registry: CollectorRegistry | None = None
-                             ) -> DemoConsole:
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def start_demo_console(config: Config, registry: CollectorRegistry | None = None,
+                             loop_metrics: LoopMetrics | None = None) -> DemoConsole:
     """Start a console on `config`'s broker (port `console.port`, or any free one when that is
-    taken) with a fresh store and a chief account `demo` with a random password."""
+    taken) with a fresh store and a chief account `demo` with a random password.
+
+    Args:
+        config: the demo's configuration (its broker, topics and policy).
+        registry: where the console's metrics go (the demo's own, to serve them together).
+        loop_metrics: the demo's loop metric families, bound to `service="console"`.
+    """
     directory = Path(tempfile.mkdtemp(prefix="mimamori-demo-console-"))
     console = msgspec.structs.replace(
         config.console, store_url=f"sqlite:///{directory / 'console.db'}",
         group_id="mimamori-demo-console")
-    service = ConsoleService(msgspec.structs.replace(config, console=console), registry)
-    try:
-        await service.start()
-    except OSError:  # the port is taken: any free one will do for a demo
-        service = ConsoleService(msgspec.structs.replace(
-            config, console=msgspec.structs.replace(console, port=0)), registry)
-        await service.start()
+    if not _free(console.host, console.port):  # any free port will do for a demo
+        console = msgspec.structs.replace(console, port=0)
+    service = ConsoleService(msgspec.structs.replace(config, console=console), registry,
+                             loop_metrics)
+    await service.start()
     password = secrets.token_urlsafe(12)
     assert service.store is not None
     await asyncio.to_thread(service.store.add_user, DEMO_USER, "chief", password,

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from pipeline.config import Config
 from pipeline.console.cases import DecisionInput, case_id
+from pipeline.console.demo import start_demo_console
 from pipeline.console.ingest import Ingest, ingest_topics
 from pipeline.console.metrics import ConsoleMetrics
 from pipeline.console.outbox import Relay
@@ -142,3 +143,26 @@ async def test_decisions_made_while_kafka_is_down_are_published_when_it_returns(
     assert {r.key for r in out} == {b"site-a:u1"}
     assert {d.post_id for d in decoded} == {"p0", "p1", "p2"}
     assert case_id("site-a", "p0") != ""  # ids are the store's, not the test's
+
+
+async def test_the_demo_console_runs_with_a_demo_account(broker: EmbeddedBroker) -> None:
+    config = fresh_config(broker.bootstrap_servers)
+    config = msgspec.structs.replace(config, console=msgspec.structs.replace(
+        config.console, port=0))
+    await ensure_topics(config)
+    await produce(broker.bootstrap_servers, [(config.topics.review("urgent"), b"site-a:u1",
+                                              encoder.encode(item("p1", queue="urgent")))])
+    demo = await start_demo_console(config, CollectorRegistry())
+    try:
+        assert await demo.wait_ingested() == 1
+        assert demo.url.startswith("http://127.0.0.1:")
+        store = demo.service.store
+        assert store is not None
+        opened = await asyncio.to_thread(store.login, demo.username, demo.password,
+                                         client="t", ttl_s=60, throttle_keys=["t"])
+        assert opened is not None
+        assert opened[1].user.role == "chief"
+        assert opened[1].user.all_sites
+    finally:
+        await demo.stop()
+    assert not demo.directory.exists()
