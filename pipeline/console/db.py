@@ -155,6 +155,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=60000")
+    # A million cases are B-trees keyed by random ids: inserts touch pages all over the file,
+    # and SQLite's default 2 MB page cache makes them wait on the disk (ingest 2x slower).
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB per connection
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 

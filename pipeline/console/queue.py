@@ -32,7 +32,7 @@ from pipeline.console.schema import (
 from pipeline.contract.ids import user_key
 from pipeline.contract.messages import Action, Decision, ReviewItem, Violation
 
-_CHUNK = 500
+_CHUNK = 2000
 _decision_encoder = msgspec.json.Encoder()
 
 
@@ -83,6 +83,9 @@ class Decided:
     duplicate: bool = False
     #: When the decided claim began (time to decision), None for an overturn.
     claimed_ts: float | None = None
+    #: The reviewer's next case, when the decision asked for one, and leases it took over.
+    next: Claim | None = None
+    lapsed: int = 0
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -269,41 +272,44 @@ class QueueMixin(AccountsMixin):
             The claim (None when the queues are empty) and the number of lapsed leases the
             claim took over.
         """
-        escalated = filters.queue == rules.ESCALATED
-        if escalated and not user.at_least("lead"):
+        if filters.queue == rules.ESCALATED and not user.at_least("lead"):
             raise AccountError("error.forbidden")
-        now = self.now()
         with self.write() as conn:
-            held = conn.execute(
-                sa.select(cases.c.case_id, cases.c.claim_id)
-                .where(cases.c.claimed_by == user.user_id, cases.c.lease_until >= now,
-                       cases.c.status.in_(("open", rules.ESCALATED)))
-                .limit(1)).first()
-            if held is not None:
-                return self._extend(conn, held.case_id, held.claim_id, now), 0
-            query = (sa.select(cases.c.case_id, cases.c.claim_id, cases.c.claimed_by)
-                     .where(cases.c.status == (rules.ESCALATED if escalated else "open"),
-                            sa.or_(cases.c.claimed_by.is_(None), cases.c.lease_until < now))
-                     .order_by(cases.c.priority.desc(), cases.c.created_ts)
-                     .limit(1).with_for_update(skip_locked=True))
-            if filters.queue and not escalated:
-                query = query.where(cases.c.queue == filters.queue)
-            row = conn.execute(self._scope(query, user, filters)).first()
-            if row is None:
-                return None, 0
-            lapsed = 0
-            if row.claimed_by is not None:
-                self._lapse(conn, row.case_id, row.claim_id, now)
-                lapsed = 1
-            claim = Claim(row.case_id, secrets.token_hex(16), now + self.lease_s)
-            conn.execute(cases.update().where(cases.c.case_id == row.case_id).values(
-                claim_id=claim.claim_id, claimed_by=user.user_id,
-                lease_until=claim.lease_until))
-            conn.execute(claims.insert().values(
-                claim_id=claim.claim_id, case_id=row.case_id, user_id=user.user_id,
-                claimed_ts=now, lease_until=claim.lease_until))
-            self.audit(conn, user.user_id, user.username, "claim", case_id=row.case_id)
-            return claim, lapsed
+            return self._claim(conn, user, filters, self.now())
+
+    def _claim(self, conn: sa.Connection, user: User, filters: Filters,
+               now: float) -> tuple[Claim | None, int]:
+        escalated = filters.queue == rules.ESCALATED and user.at_least("lead")
+        held = conn.execute(
+            sa.select(cases.c.case_id, cases.c.claim_id)
+            .where(cases.c.claimed_by == user.user_id, cases.c.lease_until >= now,
+                   cases.c.status.in_(("open", rules.ESCALATED)))
+            .limit(1)).first()
+        if held is not None:
+            return self._extend(conn, held.case_id, held.claim_id, now), 0
+        query = (sa.select(cases.c.case_id, cases.c.claim_id, cases.c.claimed_by)
+                 .where(cases.c.status == (rules.ESCALATED if escalated else "open"),
+                        sa.or_(cases.c.claimed_by.is_(None), cases.c.lease_until < now))
+                 .order_by(cases.c.priority.desc(), cases.c.created_ts)
+                 .limit(1).with_for_update(skip_locked=True))
+        if filters.queue and not escalated:
+            query = query.where(cases.c.queue == filters.queue)
+        row = conn.execute(self._scope(query, user, filters)).first()
+        if row is None:
+            return None, 0
+        lapsed = 0
+        if row.claimed_by is not None:
+            self._lapse(conn, row.case_id, row.claim_id, now)
+            lapsed = 1
+        claim = Claim(row.case_id, secrets.token_hex(16), now + self.lease_s)
+        conn.execute(cases.update().where(cases.c.case_id == row.case_id).values(
+            claim_id=claim.claim_id, claimed_by=user.user_id,
+            lease_until=claim.lease_until))
+        conn.execute(claims.insert().values(
+            claim_id=claim.claim_id, case_id=row.case_id, user_id=user.user_id,
+            claimed_ts=now, lease_until=claim.lease_until))
+        self.audit(conn, user.user_id, user.username, "claim", case_id=row.case_id)
+        return claim, lapsed
 
     def _extend(self, conn: sa.Connection, case: str, claim_id: str, now: float) -> Claim:
         until = now + self.lease_s
@@ -365,8 +371,10 @@ class QueueMixin(AccountsMixin):
     # -- decisions -----------------------------------------------------------------------
 
     def decide(self, user: User, case: str, claim_id: str, form: rules.DecisionInput,
-               topic: str) -> Decided:
-        """Record a decision on a held case, with its audit row and its outbox row.
+               topic: str, then: Filters | None = None) -> Decided:
+        """Record a decision on a held case, with its audit row and its outbox row, and with
+        `then`, claim the reviewer's next case in the same transaction ("straight to the next
+        case" in one step).
 
         Submitting the same claim's decision again returns the recorded one (`duplicate`).
 
@@ -382,7 +390,10 @@ class QueueMixin(AccountsMixin):
             if earlier is not None:
                 if earlier.reviewer_id != user.user_id:
                     raise NotHeld()
-                return Decided(decision_message(earlier), duplicate=True)
+                done = Decided(decision_message(earlier), duplicate=True)
+                if then is not None:
+                    done.next, done.lapsed = self._claim(conn, user, then, now)
+                return done
             row = conn.execute(sa.select(cases).where(cases.c.case_id == case)
                                .with_for_update()).first()
             if (row is None or not user.sees_site(row.site_id) or row.claim_id != claim_id
@@ -408,7 +419,10 @@ class QueueMixin(AccountsMixin):
             self.audit(conn, user.user_id, user.username, "decision", case_id=case,
                        target=did, detail={"decision": form.decision,
                                            "duration_s": form.duration_s})
-            return Decided(message, claimed_ts=claimed_ts)
+            done = Decided(message, claimed_ts=claimed_ts)
+            if then is not None:
+                done.next, done.lapsed = self._claim(conn, user, then, now)
+            return done
 
     def overturn(self, user: User, overturned: str, form: rules.DecisionInput,
                  topic: str) -> Decided:

@@ -322,3 +322,19 @@ def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
     with store.read() as conn:
         assert conn.exec_driver_sql(
             "SELECT count(DISTINCT claimed_by) FROM cases").scalar_one() == 30
+
+
+def test_a_decision_can_claim_the_next_case_in_the_same_step(store: Store) -> None:
+    store.ingest([item("p1", priority=90, queue="urgent"), item("p2")])
+    staff = add_user(store, "s1")
+    held, _ = store.claim_next(staff)
+    assert held is not None
+    done = store.decide(staff, held.case_id, held.claim_id, APPROVE, TOPIC, Filters())
+    assert done.next is not None
+    assert done.next.case_id == case_id("site-a", "p2")
+    again = store.decide(staff, held.case_id, held.claim_id, APPROVE, TOPIC, Filters())
+    assert again.duplicate
+    assert again.next == done.next  # the repeat finds the case it already holds
+    last = store.decide(staff, done.next.case_id, done.next.claim_id, APPROVE, TOPIC,
+                        Filters())
+    assert last.next is None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -24,7 +23,7 @@ from pipeline.config import Config
 from pipeline.console import cases as rules
 from pipeline.console.accounts import AccountError
 from pipeline.console.metrics import ConsoleMetrics
-from pipeline.console.queue import Filters
+from pipeline.console.queue import Claim, Filters
 from pipeline.console.roles import User
 from pipeline.console.store import Store
 from pipeline.console.views import QueueStat
@@ -171,6 +170,11 @@ async def _claim_and_go(request: Request, user: Any, filters: Filters) -> Respon
         raise HTTPException(403, exc.key) from None
     if lapsed:
         metrics.leases_lapsed.inc(lapsed)
+    return _go(claim, filters)
+
+
+def _go(claim: Claim | None, filters: Filters) -> Response:
+    """To the claimed case, or back to the queues when there was none."""
     if claim is None:
         query = _filter_query(filters)
         return RedirectResponse(f"/queues{query}{'&' if query else '?'}m=queues.empty", 303)
@@ -210,9 +214,10 @@ async def decide(request: Request) -> Response:
                                       str(form.get("note") or ""), config.console.max_note_chars)
     except rules.DecisionError as exc:
         raise HTTPException(400, str(exc)) from None
+    filters = _filters(form)
     try:
         done = await run_in_threadpool(store.decide, session.user, case_id, claim_id, parsed,
-                                       config.topics.decisions)
+                                       config.topics.decisions, filters)
     except AccountError as exc:
         raise HTTPException(409, exc.key) from None
     if not done.duplicate:
@@ -220,7 +225,9 @@ async def decide(request: Request) -> Response:
         if done.claimed_ts is not None:
             metrics.decision_seconds.observe(max(0.0, store.now() - done.claimed_ts))
         request.app.state.on_decision()
-    return await _claim_and_go(request, session.user, _filters(form))
+    if done.lapsed:
+        metrics.leases_lapsed.inc(done.lapsed)
+    return _go(done.next, filters)
 
 
 async def renew(request: Request) -> Response:
@@ -383,8 +390,3 @@ class _Cached:
                 self.values.clear()
             self.values[key] = (now + self.ttl_s, value)
             return value
-
-
-def dumps(value: Any) -> str:
-    """JSON for data attributes (escaped again by the template)."""
-    return json.dumps(value, ensure_ascii=False)

@@ -67,7 +67,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('case_id')
     )
     op.create_index('ix_cases_author', 'cases', ['site_id', 'user_id'], unique=False)
-    op.create_index('ix_cases_claimed_by', 'cases', ['claimed_by'], unique=False)
+    op.create_index('ix_cases_claimed_by', 'cases', ['claimed_by'], unique=False,
+                    sqlite_where=sa.text('claimed_by IS NOT NULL'),
+                    postgresql_where=sa.text('claimed_by IS NOT NULL'))
     op.create_index('ix_cases_site_queue', 'cases', ['site_id', 'status', 'queue', 'created_ts'],
                     unique=False)
     op.create_index('ix_cases_next', 'cases', ['status', sa.text('priority DESC'), 'created_ts'])
@@ -124,7 +126,6 @@ def upgrade() -> None:
     op.create_table('case_categories',
     sa.Column('case_id', sa.String(length=32), nullable=False),
     sa.Column('category', sa.String(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.case_id'], ),
     sa.PrimaryKeyConstraint('case_id', 'category')
     )
     op.create_table('claims',
@@ -183,7 +184,6 @@ def upgrade() -> None:
     sa.Column('reporter_key', sa.String(length=256), nullable=True),
     sa.Column('wordlist_version', sa.String(length=64), nullable=False),
     sa.Column('ingested_ts', sa.Float(precision=53), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.case_id'], ),
     sa.PrimaryKeyConstraint('item_id')
     )
     op.create_index(op.f('ix_review_items_case_id'), 'review_items', ['case_id'], unique=False)
