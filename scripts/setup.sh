@@ -19,3 +19,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "${pip[@]}" -e ".${extras:+[$extras]}"
     echo "$want" > "$stamp"
 fi
+# The console's end-to-end tests drive Debian's chromium (Playwright never downloads a browser);
+# a Japanese font lets its pages (and the README's screenshots) show Japanese text.
+missing=()
+if [ "$extras" = "test" ]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -d /usr/share/fonts/opentype/ipafont-gothic ] || missing+=(fonts-ipafont-gothic)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing Debian's ${missing[*]} for the console's browser tests..." >&2
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+    else
+        echo "${missing[*]} missing and apt-get cannot run here (needs root): the browser" \
+             "tests will fail" >&2
+    fi
+fi
