@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.enforcer.commands import add_commands
 
     add_commands(sub, _add_common)
+    from pipeline.console.commands import add_commands as add_console_commands
+
+    add_console_commands(sub, _add_common)
     return parser
 
 
@@ -265,6 +268,10 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             print(f"mimamori: consume: {exc}", file=sys.stderr)
             return 1
         return 0
+    if command in ("console", "users"):
+        from pipeline.console.commands import dispatch as console_dispatch
+
+        return console_dispatch(args, config)
     if command == "demo":
         from pipeline.tools.demo import run_demo
 

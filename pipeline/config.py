@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from pipeline.console.settings import ConsoleConfig
 from pipeline.enforcer.settings import EnforcerConfig, LadderConfig, check_ladders, site_error
 from pipeline.errors import ConfigError
 
@@ -199,6 +200,7 @@ class Config(_Section, frozen=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     enforcer: EnforcerConfig = msgspec.field(default_factory=EnforcerConfig)
     ladder: LadderConfig = msgspec.field(default_factory=LadderConfig)
+    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
 
 
 def _sections() -> dict[str, Any]:

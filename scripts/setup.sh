@@ -19,15 +19,28 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "${pip[@]}" -e ".${extras:+[$extras]}"
     echo "$want" > "$stamp"
 fi
-# The observability tests run Debian's prometheus and promtool (a real server, rule unit tests).
-if [ "$extras" = "test" ] && ! { command -v prometheus && command -v promtool; } >/dev/null; then
-    echo "installing Debian's prometheus for the observability tests..." >&2
+# Debian packages the tests use, installed when missing: chromium and a Japanese font for the
+# console's browser tests (Playwright never downloads a browser; the font lets its pages and
+# the README's screenshots show Japanese text); prometheus, with promtool, for the
+# observability tests (a real server, rule unit tests).
+missing=()  # installed with their recommends
+lean=()     # without: prometheus would bring a node exporter the tests do not use
+if [ "$extras" = "test" ]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -d /usr/share/fonts/opentype/ipafont-gothic ] || missing+=(fonts-ipafont-gothic)
+    { command -v prometheus && command -v promtool; } >/dev/null || lean+=(prometheus)
+fi
+if [ "$((${#missing[@]} + ${#lean[@]}))" -gt 0 ]; then
+    echo "installing Debian's ${missing[*]} ${lean[*]} for the tests..." >&2
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
         apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            prometheus >/dev/null
+        export DEBIAN_FRONTEND=noninteractive
+        [ "${#missing[@]}" -eq 0 ] || apt-get install -y -q "${missing[@]}" >/dev/null
+        [ "${#lean[@]}" -eq 0 ] || apt-get install -y -q --no-install-recommends \
+            "${lean[@]}" >/dev/null
     else
-        echo "prometheus is missing and apt-get cannot run here (needs root): the" \
-             "observability tests will be skipped (and fail under CI=true)" >&2
+        echo "${missing[*]} ${lean[*]} missing and apt-get cannot run here (needs root): the" \
+             "browser and observability tests will fail (outside CI=true the latter are" \
+             "skipped)" >&2
     fi
 fi

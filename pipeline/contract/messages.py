@@ -99,6 +99,8 @@ class ReviewItem(msgspec.Struct, frozen=True):
     report_category: str | None = None
     report_text: str | None = None
     wordlist_version: str = ""
+    #: Who reported (reports only), so the console can count distinct reporters of a post.
+    reporter_id: str | None = None
 
 
 class Action(msgspec.Struct, frozen=True):

@@ -152,5 +152,6 @@ def report_item(report: Report, author: str, hits: list[Hit], policy: PolicyConf
         report_id=report.report_id,
         report_category=report.category,
         report_text=report.text,
+        reporter_id=report.reporter_id,
         wordlist_version=wordlist_version,
     )

@@ -130,13 +130,21 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
 
     await _summarize(config, broker.bootstrap_servers, metrics)
     enforced = await enforcement.report(_say)
+    from pipeline.console.demo import start_demo_console
+
+    console = await start_demo_console(config, metrics.registry, metrics.loop)
+    cases = await console.wait_ingested()
+    _say(f"\n10. patrol console: {console.url}  ({cases} cases in its queues)\n"
+         f"   log in as {console.username!r} with password {console.password!r} (demo only)"
+         + ("" if keep_running else "; run with --keep-running to keep it up"))
     if metrics_url:
         _say(f"\n/metrics: {metrics_url}")
     if keep_running and metrics_url:
-        _say("keeping broker, workers and /metrics up; Ctrl-C stops.")
+        _say("keeping broker, workers, console and /metrics up; Ctrl-C stops.")
         await stop.wait()
     stop.set()
     await asyncio.gather(*tasks)
+    await console.stop()
     return 0 if enforced else 1
 
 

@@ -14,7 +14,9 @@ PURE = ["pipeline.contract.messages", "pipeline.contract.ids", "pipeline.text.no
         "pipeline.filter.judge", "pipeline.config", "pipeline.errors", "pipeline.tools.dryrun",
         "pipeline.tools.scan", "pipeline.enforcer.settings", "pipeline.enforcer.ladder",
         "pipeline.enforcer.ledger", "pipeline.enforcer.rules", "pipeline.enforcer.history",
-        "pipeline.enforcer.events"]
+        "pipeline.enforcer.events",
+        "pipeline.console.settings", "pipeline.console.cases", "pipeline.console.roles",
+        "pipeline.console.i18n"]
 IO_STACK = ["aiokafka", "prometheus_client", "uvloop", "asyncio", "socket", "sqlite3",
             "sqlalchemy", "starlette", "uvicorn", "http.server", "urllib.request"]
 

@@ -78,7 +78,7 @@ def test_every_command_has_help() -> None:
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     commands: dict[str, argparse.ArgumentParser] = sub.choices
     assert {"run", "scan", "broker", "check-config", "check-wordlists", "demo",
-            "create-topics"} <= set(commands)
+            "create-topics", "console", "users"} <= set(commands)
     for name in commands:
         with pytest.raises(SystemExit) as info:
             parser.parse_args([name, "--help"])

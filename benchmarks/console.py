@@ -1,0 +1,279 @@
+"""Patrol console benchmark: ingest rate into the store, then "next case" and the case page
+under load from simulated reviewers through the real web app, on SQLite and PostgreSQL.
+
+    .venv/bin/python -m benchmarks.console --cases 1000000 --reviewers 200
+
+1. The store gets `--cases` cases through `Store.ingest` (the ingest's own transaction, batches
+   of 5,000 review items: one filter item per post, and user reports on one post in ten that
+   merge into its case), timed: the ingest rate.
+2. `--reviewers` accounts (staff, one of 33 sites each) log in to the console served by uvicorn
+   in a child process (the web app alone: no Kafka), and each works in a loop: open the case
+   page, think (`--think-ms`, uniform ±50%), decide, which records the decision and claims the
+   next case in the same request (the key press a reviewer waits on: "next case"). Their first
+   claim is a plain POST /next. Latency is measured in this process from request to response.
+
+Goals (issue 13): "next case" p99 < 50 ms and case page p95 < 100 ms with 1,000,000 cases and
+200 reviewers; ingest >= 5,000 items/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import argon2
+import httpx2 as httpx
+import sqlalchemy as sa
+
+from benchmarks.common import ROOT, http_status, machine, publish
+from pipeline.contract.ids import stable_id
+from pipeline.contract.messages import Hit, ReviewItem
+
+SITES = [f"site-{i:02d}" for i in range(1, 34)]
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+PASSWORD = "benchmark password"
+TEXT = "明日の{n}時に駅前で会おうよ、ライン交換しよ しね 連絡まってる {n}"
+QUEUES = (("urgent", 90), ("standard", 50), ("standard", 50), ("standard", 50))
+
+
+def _items(start: int, count: int, rng: random.Random) -> list[ReviewItem]:
+    out = []
+    for n in range(start, start + count):
+        site = SITES[n % len(SITES)]
+        text = TEXT.format(n=n)
+        at = text.index("しね")
+        queue, priority = QUEUES[n % len(QUEUES)]
+        created = f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z"
+        out.append(ReviewItem(
+            item_id=stable_id("bench", "filter", site, str(n)), queue=queue, priority=priority,
+            site_id=site, user_id=f"u{n % 50_000}", post_id=f"p{n}", text=text,
+            hits=[Hit("しね", "ng", "abuse", at, at + 2),
+                  Hit("ライン交換", "watch", "contact", text.index("ライン"),
+                      text.index("ライン") + 5)],
+            source="filter", created_at=created))
+        if n % 10 == 0:
+            for r in range(rng.randint(1, 3)):
+                out.append(ReviewItem(
+                    item_id=stable_id("bench", "report", site, f"{n}-{r}"), queue="reports",
+                    priority=30, site_id=site, user_id=f"u{n % 50_000}", post_id=f"p{n}",
+                    text=text, hits=[], source="report", created_at=created,
+                    report_id=f"r{n}-{r}", report_category="violating_post",
+                    report_text="ひどい投稿です", reporter_id=f"reporter{rng.randint(0, 9999)}"))
+    return out
+
+
+def _open(url: str, schema: str | None) -> object:
+    from pipeline.console.store import Store
+
+    store = Store(url, schema=schema, pool_size=20)
+    store.hasher = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return store
+
+
+def load(url: str, schema: str | None, cases: int, reviewers: int) -> tuple[float, int]:
+    """Fill the store; returns (items per second, items)."""
+    from pipeline.console.store import Store
+
+    store = _open(url, schema)
+    assert isinstance(store, Store)
+    store.migrate()
+    rng = random.Random(13)
+    batch = 5000
+    items_total = 0
+    busy = 0.0
+    for start in range(0, cases, batch):
+        items = _items(start, min(batch, cases - start), rng)
+        began = time.perf_counter()
+        store.ingest(items)
+        busy += time.perf_counter() - began
+        items_total += len(items)
+        if start % 100_000 == 0:
+            print(f"  {start + batch:,} cases, {items_total / busy:,.0f} items/s", flush=True)
+    for i in range(reviewers):
+        store.add_user(f"r{i:03d}", "staff", PASSWORD, frozenset({SITES[i % len(SITES)]}))
+    if store.backend == "postgresql":
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    store.close()
+    return items_total / busy, items_total
+
+
+def serve(url: str, schema: str | None, port: int) -> None:
+    """The console web app alone (no Kafka), for the load phase."""
+    import uvicorn
+
+    from pipeline.config import Config
+    from pipeline.console.metrics import ConsoleMetrics
+    from pipeline.console.store import Store
+    from pipeline.console.web.app import create_app
+
+    store = _open(url, schema)
+    assert isinstance(store, Store)
+    config = Config()
+    config = config.__class__(console=config.console.__class__(
+        login_max_failures=1_000_000))
+    uvicorn.run(create_app(config, store, ConsoleMetrics()), host="127.0.0.1", port=port,
+                log_level="warning", access_log=False)
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else 0.0
+
+
+async def _reviewer(base: str, name: str, deadline: float, think_s: float,
+                    out: dict[str, list[float]], rng: random.Random, measure_from: float) -> None:
+    import re
+
+    def record(kind: str, began: float) -> None:
+        # Samples from the warm-up (reviewers still logging in) are not counted.
+        if began >= measure_from:
+            out[kind].append(time.perf_counter() - began)
+
+    await asyncio.sleep(rng.uniform(0, think_s))  # reviewers start their shifts staggered
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        page = await client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        answer = await client.post("/login", data={"username": name, "password": PASSWORD,
+                                                   "csrf": csrf.group(1)})
+        assert answer.status_code == 303, answer.status_code
+        queue_page = await client.get("/queues")
+        token = re.search(r'name="csrf" value="([^"]+)"', queue_page.text)
+        assert token
+        began = time.perf_counter()
+        answer = await client.post("/next", data={"csrf": token.group(1)})
+        out["first_next"].append(time.perf_counter() - began)  # every one: there are few
+        location = answer.headers.get("location", "")
+        while time.monotonic() < deadline and location.startswith("/cases/"):
+            began = time.perf_counter()
+            page = await client.get(location)
+            record("case_page", began)
+            claim = re.search(r'name="claim_id" value="(\w+)"', page.text)
+            if claim is None:
+                out["errors"].append(1.0)
+                break
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+            decision = rng.choice(["approve", "delete", "warn", "approve", "delete"])
+            began = time.perf_counter()
+            answer = await client.post(location + "/decide", data={
+                "csrf": token.group(1), "claim_id": claim.group(1), "decision": decision})
+            record("next", began)
+            if answer.status_code != 303:
+                out["errors"].append(1.0)
+            location = answer.headers.get("location", "")
+
+
+async def drive(base: str, reviewers: int, duration_s: float, think_s: float
+                ) -> dict[str, list[float]]:
+    """Run the simulated reviewers; returns latencies by kind."""
+    out: dict[str, list[float]] = {"first_next": [], "case_page": [], "next": [], "errors": []}
+    rng = random.Random(7)
+    warmup_s = think_s * 2
+    deadline = time.monotonic() + warmup_s + duration_s
+    measure_from = time.perf_counter() + warmup_s
+    await asyncio.gather(*(_reviewer(base, f"r{i:03d}", deadline, think_s, out,
+                                     random.Random(rng.random()), measure_from)
+                           for i in range(reviewers)))
+    return out
+
+
+def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> str:
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        url, schema = args.pg, f"bench_{uuid.uuid4().hex[:8]}"
+    print(f"{kind}: loading {args.cases:,} cases", flush=True)
+    rate, items = load(url, schema, args.cases, args.reviewers)
+    port = 18000 + random.randint(0, 999)
+    log = workdir / f"serve-{kind}.log"
+    cmd = [sys.executable, "-m", "benchmarks.console", "--serve", url, "--port", str(port)]
+    if schema:
+        cmd += ["--schema", schema]
+    with open(log, "ab") as fh:
+        server = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=fh)
+    try:
+        deadline = time.monotonic() + 60
+        while http_status(f"http://127.0.0.1:{port}/login") != 200:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"console did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        rows = []
+        for think_ms in args.think_ms:
+            print(f"{kind}: {args.reviewers} reviewers thinking {think_ms / 1000:.0f}s, for "
+                  f"{args.duration_s:.0f}s", flush=True)
+            lat = asyncio.run(drive(f"http://127.0.0.1:{port}", args.reviewers,
+                                    args.duration_s, think_ms / 1000))
+            n, page = lat["next"], lat["case_page"]
+            rows.append(
+                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items) | "
+                f"{think_ms / 1000:.0f} s | {len(n):,} ({len(n) / args.duration_s:.1f}/s) | "
+                f"{_pct(n, .5):.1f} / {_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | "
+                f"{_pct(lat['first_next'], .99):.1f} | {_pct(page, .5):.1f} / "
+                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | {len(lat['errors'])} |")
+    finally:
+        server.terminate()
+        server.wait(10)
+        if schema:
+            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            engine.dispose()
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--reviewers", type=int, default=200)
+    parser.add_argument("--duration-s", type=float, default=60)
+    parser.add_argument("--think-ms", default="20000,2000",
+                        type=lambda v: [float(x) for x in v.split(",")],
+                        help="mean time a reviewer reads a case before deciding; a comma list "
+                             "runs one load per value (default: 20 s, a real pace, then 2 s)")
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--pg", default=os.environ.get("MIMAMORI_TEST_PG", PG_DEFAULT))
+    parser.add_argument("--no-write", action="store_true", help="print, do not record")
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--schema", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.schema, args.port)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mimamori-console-bench-") as tmp:
+        for kind in args.stores.split(","):
+            rows.append(run_store(kind, args, Path(tmp)))
+    command = (f"`.venv/bin/python -m benchmarks.console --cases {args.cases} --reviewers "
+               f"{args.reviewers} --duration-s {args.duration_s:.0f} --think-ms "
+               f"{','.join(f'{t:.0f}' for t in args.think_ms)}`")
+    body = "\n".join([
+        f"Command: {command}.", "",
+        f"Machine: {machine()}. Console server (one uvicorn process), store, simulated "
+        "reviewers and this script share it.", "",
+        "Ingest: `Store.ingest` in batches of 5,000 review items (one transaction each; "
+        "reports on one post in ten merge into its case). Load: each reviewer logs in, then "
+        "loops: case page, think, decide (reviewers start staggered over one think time; the "
+        "first two think times are warm-up, not counted); the decide request records the "
+        "decision with its outbox and audit rows and claims the next case (\"next case\"). "
+        "Latency in ms as the client saw it (p50 / p95 / p99).", "",
+        "| store | cases | ingest items/s | think | decisions (rate) | next case p50 / p95 / "
+        "p99 | first POST /next p99 | case page p50 / p95 / p99 | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows])
+    publish("Patrol console: store, next case, case page", body, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()

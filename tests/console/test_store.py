@@ -1,0 +1,340 @@
+"""The console's store on SQLite and PostgreSQL: merging, priority, claims and leases,
+decisions, overturns, the outbox and the audit log."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from pipeline.console.accounts import AccountError
+from pipeline.console.cases import DecisionInput, case_id
+from pipeline.console.queue import Filters, NotHeld
+from pipeline.console.roles import User
+from pipeline.console.schema import audit_log, metadata
+from pipeline.console.store import Store
+from pipeline.contract.messages import Action, Decision, Violation
+from tests.console.conftest import Clock, add_user, item
+
+TOPIC = "mod.decisions"
+APPROVE = DecisionInput("approve", None, "")
+
+
+def test_migrations_create_exactly_the_schema(store: Store) -> None:
+    with store.engine.connect() as conn, warnings.catch_warnings():
+        # The DESC ordering indexes are written by hand in the migration; SQLite cannot
+        # reflect them for comparison and says so.
+        warnings.filterwarnings("ignore", "autogenerate skipping", UserWarning)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        names = {i["name"] for i in sa.inspect(conn).get_indexes("cases")}
+    ordering = {"ix_cases_next", "ix_cases_queue_next"}
+    assert [d for d in diff if not (d[0].endswith("_index") and d[1].name in ordering)] == []
+    assert ordering <= names
+    store.migrate()  # a second start migrates nothing and fails on nothing
+
+
+def test_reports_and_a_filter_hit_of_one_post_are_one_case(store: Store) -> None:
+    counts = store.ingest([
+        item("p1", priority=50),
+        item("p1", report="r1", reporter="alice", priority=30, queue="reports",
+             category="violating_post"),
+        item("p1", report="r2", reporter="bob", priority=30, queue="reports"),
+        item("p1", report="r3", reporter="alice", priority=30, queue="reports"),  # same person
+        item("p2", priority=50),
+    ])
+    assert (counts.items, counts.new_cases, counts.duplicates) == (5, 2, 0)
+    with store.read() as conn:
+        rows = {r.post_id: r for r in conn.exec_driver_sql(
+            "SELECT post_id, reporters, item_priority, priority, queue FROM cases")}
+    # two distinct reporters: one step of 5 above the most urgent item's 50
+    assert (rows["p1"].reporters, rows["p1"].item_priority, rows["p1"].priority) == (2, 50, 55)
+    assert rows["p1"].queue == "standard"
+    assert (rows["p2"].reporters, rows["p2"].priority) == (0, 50)
+    admin = add_user(store, "lead1", "lead", "*")
+    view = store.case_view(admin, case_id("site-a", "p1"))
+    assert view is not None
+    assert len(view.items) == 4
+    assert {c for c in view.categories} == {"abuse", "report:violating_post"}
+
+
+def test_priority_rises_with_each_new_reporter_and_stops_at_100(store: Store) -> None:
+    store.ingest([item("p1", report=f"r{i}", reporter=f"u{i}", priority=90, queue="reports")
+                  for i in range(4)])
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT priority FROM cases").scalar_one() == 100
+    store.ingest([item("p2", report="x", reporter="z", priority=60, queue="reports")])
+    store.ingest([item("p2", report="y", reporter="w", priority=60, queue="reports")])
+    with store.read() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT priority FROM cases WHERE post_id = 'p2'").scalar_one() == 65
+
+
+def test_a_replayed_batch_changes_nothing(store: Store) -> None:
+    batch = [item("p1"), item("p1", report="r1", reporter="a", queue="reports")]
+    actions = [Action("a1", "delete", "site-a", "u1", "p1", None, "ng", "auto",
+                      "2026-11-23T10:00:00Z")]
+    violations = [Violation("v1", "site-a", "u1", "p1", ["abuse"], ["しね"], "filter",
+                            "2026-11-23T10:00:00Z", "2026-11-23T10:00:01Z")]
+    first = store.ingest(batch, actions, violations)
+    again = store.ingest(batch, actions, violations)
+    assert (first.items, first.history) == (2, 2)
+    assert (again.items, again.duplicates, again.history, again.new_cases) == (0, 2, 0, 0)
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_items").scalar_one() == 2
+        assert conn.exec_driver_sql("SELECT reporters FROM cases").scalar_one() == 1
+
+
+def test_next_case_is_highest_priority_then_oldest_in_the_reviewers_sites(
+        store: Store) -> None:
+    store.ingest([
+        item("old", priority=50, created_at="2026-11-23T09:00:00Z"),
+        item("new", priority=50, created_at="2026-11-23T11:00:00Z"),
+        item("urgent", priority=90, queue="urgent", created_at="2026-11-23T12:00:00Z"),
+        item("other-site", site="site-b", priority=100, queue="urgent"),
+    ])
+    staff = add_user(store, "s1")
+    order = []
+    for _ in range(3):
+        claim, _ = store.claim_next(staff)
+        assert claim is not None
+        order.append(claim.case_id)
+        store.decide(staff, claim.case_id, claim.claim_id, APPROVE, TOPIC)
+    assert order == [case_id("site-a", p) for p in ("urgent", "old", "new")]
+    assert store.claim_next(staff) == (None, 0)  # site-b is not staff's
+
+
+def test_filters_by_queue_site_and_category(store: Store) -> None:
+    from pipeline.contract.messages import Hit
+    store.ingest([
+        item("p1", priority=90, queue="urgent"),
+        item("p2", priority=50, hits=[Hit("ライン", "watch", "contact", 0, 3)]),
+        item("p3", site="site-b", priority=50),
+    ])
+    lead = add_user(store, "l1", "lead", "site-a,site-b")
+    claim, _ = store.claim_next(lead, Filters(category="contact"))
+    assert claim is not None
+    assert claim.case_id == case_id("site-a", "p2")
+    store.release(lead, claim.case_id, claim.claim_id)
+    claim, _ = store.claim_next(lead, Filters(site="site-b"))
+    assert claim is not None
+    assert claim.case_id == case_id("site-b", "p3")
+    store.release(lead, claim.case_id, claim.claim_id)
+    claim, _ = store.claim_next(lead, Filters(queue="standard"))
+    assert claim is not None
+    assert claim.case_id == case_id("site-a", "p2")
+
+
+def test_a_reviewer_gets_back_the_case_it_holds(store: Store) -> None:
+    store.ingest([item("p1"), item("p2")])
+    staff = add_user(store, "s1")
+    first, _ = store.claim_next(staff)
+    again, _ = store.claim_next(staff)
+    assert first is not None
+    assert again is not None
+    assert (again.case_id, again.claim_id) == (first.case_id, first.claim_id)
+
+
+def test_a_lapsed_lease_returns_the_case_and_refuses_the_late_decision(
+        store: Store, clock: Clock) -> None:
+    store.ingest([item("p1")])
+    alice, bob = add_user(store, "alice"), add_user(store, "bob")
+    held, _ = store.claim_next(alice)
+    assert held is not None
+    assert held.lease_until == clock.now + 600
+    clock.now += 599
+    assert store.claim_next(bob) == (None, 0)  # boundary: one second left, still alice's
+    store.renew(alice, held.case_id, held.claim_id)  # renewal while open: 600 s from now
+    clock.now += 600
+    assert store.claim_next(bob) == (None, 0)
+    clock.now += 1  # now the lease has lapsed
+    taken, lapsed = store.claim_next(bob)
+    assert taken is not None
+    assert taken.case_id == held.case_id
+    assert lapsed == 1
+    with pytest.raises(NotHeld):
+        store.decide(alice, held.case_id, held.claim_id, APPROVE, TOPIC)
+    with pytest.raises(NotHeld):
+        store.renew(alice, held.case_id, held.claim_id)
+    assert store.decide(bob, taken.case_id, taken.claim_id, APPROVE, TOPIC).duplicate is False
+
+
+def test_the_sweep_returns_lapsed_cases_and_audits_them(store: Store, clock: Clock) -> None:
+    store.ingest([item("p1")])
+    alice = add_user(store, "alice")
+    held, _ = store.claim_next(alice)
+    assert held is not None
+    assert store.sweep_lapsed() == 0
+    clock.now += 601
+    assert store.sweep_lapsed() == 1
+    assert [s.depth for s in store.queue_stats(None)] == [1]
+    assert [r.action for r in store.audit_entries(action="lease_lapsed")] == ["lease_lapsed"]
+    assert store.claim_next(alice)[0] is not None
+
+
+def test_a_decision_on_a_case_not_held_is_refused(store: Store) -> None:
+    store.ingest([item("p1")])
+    alice, bob = add_user(store, "alice"), add_user(store, "bob")
+    held, _ = store.claim_next(alice)
+    assert held is not None
+    with pytest.raises(NotHeld):
+        store.decide(bob, held.case_id, held.claim_id, APPROVE, TOPIC)
+    with pytest.raises(NotHeld):
+        store.decide(bob, held.case_id, "f" * 32, APPROVE, TOPIC)
+
+
+def test_the_same_decision_submitted_twice_is_recorded_once(store: Store) -> None:
+    store.ingest([item("p1")])
+    alice = add_user(store, "alice")
+    held, _ = store.claim_next(alice)
+    assert held is not None
+    form = DecisionInput("suspend", 86_400, "二度目")
+    first = store.decide(alice, held.case_id, held.claim_id, form, TOPIC)
+    second = store.decide(alice, held.case_id, held.claim_id, form, TOPIC)
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert second.decision == first.decision
+    assert first.decision.duration_s == 86_400
+    assert first.decision.reviewer == "alice"
+    rows = store.claim_outbox(10, 60)
+    assert len(rows) == 1
+    import msgspec
+    assert msgspec.json.decode(rows[0].value, type=Decision) == first.decision
+    assert rows[0].key == b"site-a:u1"
+
+
+def test_escalated_cases_go_to_leads_only(store: Store) -> None:
+    store.ingest([item("p1")])
+    staff, lead = add_user(store, "s1"), add_user(store, "l1", "lead")
+    held, _ = store.claim_next(staff)
+    assert held is not None
+    store.decide(staff, held.case_id, held.claim_id, DecisionInput("escalate", None, ""), TOPIC)
+    assert store.claim_next(staff) == (None, 0)
+    with pytest.raises(AccountError):
+        store.claim_next(staff, Filters(queue="escalated"))
+    assert store.claim_next(lead) == (None, 0)  # not in the ordinary queues any more
+    taken, _ = store.claim_next(lead, Filters(queue="escalated"))
+    assert taken is not None
+    assert taken.case_id == held.case_id
+    with pytest.raises(AccountError, match="already_escalated"):
+        store.decide(lead, taken.case_id, taken.claim_id, DecisionInput("escalate", None, ""),
+                     TOPIC)
+    final = store.decide(lead, taken.case_id, taken.claim_id,
+                         DecisionInput("delete", None, ""), TOPIC)
+    assert (final.decision.role, final.decision.decision) == ("lead", "delete")
+
+
+def test_overturn_needs_a_lead_and_a_reason_and_happens_once(store: Store) -> None:
+    store.ingest([item("p1")])
+    staff, lead = add_user(store, "s1"), add_user(store, "l1", "lead")
+    held, _ = store.claim_next(staff)
+    assert held is not None
+    deleted = store.decide(staff, held.case_id, held.claim_id,
+                           DecisionInput("delete", None, ""), TOPIC).decision
+    restore = DecisionInput("approve", None, "文脈上問題なし")
+    with pytest.raises(AccountError, match="forbidden"):
+        store.overturn(staff, deleted.decision_id, restore, TOPIC)
+    with pytest.raises(AccountError, match="reason_required"):
+        store.overturn(lead, deleted.decision_id, DecisionInput("approve", None, ""), TOPIC)
+    done = store.overturn(lead, deleted.decision_id, restore, TOPIC)
+    assert done.decision.overturns == deleted.decision_id
+    assert done.decision.note == "文脈上問題なし"
+    assert store.overturn(lead, deleted.decision_id, restore, TOPIC).duplicate is True
+    with pytest.raises(AccountError, match="cannot_overturn"):
+        store.overturn(lead, deleted.decision_id, DecisionInput("warn", None, "x"), TOPIC)
+    assert len(store.claim_outbox(10, 60)) == 2
+
+
+def test_a_new_report_reopens_an_approved_post_but_not_a_deleted_one(store: Store) -> None:
+    store.ingest([item("p1"), item("p2")])
+    staff = add_user(store, "s1")
+    for kind in ("approve", "delete"):
+        held, _ = store.claim_next(staff)
+        assert held is not None
+        store.decide(staff, held.case_id, held.claim_id, DecisionInput(kind, None, ""), TOPIC)
+    counts = store.ingest([item("p1", report="r9", reporter="x", queue="reports"),
+                           item("p2", report="r8", reporter="y", queue="reports")])
+    assert counts.reopened == 1
+    with store.read() as conn:
+        status: dict[str, str] = dict(
+            conn.exec_driver_sql("SELECT post_id, status FROM cases").all())
+    assert status == {"p1": "open", "p2": "decided"}
+
+
+def test_the_audit_log_is_append_only(store: Store) -> None:
+    add_user(store, "s1")
+    with pytest.raises(sa.exc.DBAPIError), store.write() as conn:
+        conn.execute(audit_log.update().values(actor="someone else"))
+    with pytest.raises(sa.exc.DBAPIError), store.write() as conn:
+        conn.execute(audit_log.delete())
+    assert [r.action for r in store.audit_entries()] == ["account_add"]
+
+
+def test_outbox_rows_are_owned_by_one_relay_until_sent_or_released(
+        store: Store, clock: Clock) -> None:
+    store.ingest([item("p1"), item("p2")])
+    staff = add_user(store, "s1")
+    for _ in range(2):
+        held, _ = store.claim_next(staff)
+        assert held is not None
+        store.decide(staff, held.case_id, held.claim_id, APPROVE, TOPIC)
+    first = store.claim_outbox(1, 60)
+    assert len(first) == 1
+    second = store.claim_outbox(10, 60)
+    assert [r.outbox_id for r in second] != [r.outbox_id for r in first]
+    assert len(second) == 1
+    assert store.claim_outbox(10, 60) == []
+    store.unclaim_outbox([first[0].outbox_id])
+    assert [r.outbox_id for r in store.claim_outbox(10, 60)] == [first[0].outbox_id]
+    store.mark_sent([first[0].outbox_id])
+    clock.now += 61  # the other row's relay vanished: its lease lapses and it is offered again
+    assert [r.outbox_id for r in store.claim_outbox(10, 60)] == [second[0].outbox_id]
+    assert store.outbox_backlog()[0] == 1
+
+
+def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
+    store.ingest([item(f"p{i}") for i in range(30)])
+    reviewers = [add_user(store, f"r{i}") for i in range(50)]
+    got: dict[str, str | None] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(50)
+
+    def claim(user: User) -> None:
+        try:
+            start.wait()
+            held, _ = store.claim_next(user)
+            got[user.username] = held.case_id if held else None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    handed = [c for c in got.values() if c is not None]
+    assert len(got) == 50
+    assert len(handed) == 30
+    assert len(set(handed)) == 30
+    with store.read() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT count(DISTINCT claimed_by) FROM cases").scalar_one() == 30
+
+
+def test_a_decision_can_claim_the_next_case_in_the_same_step(store: Store) -> None:
+    store.ingest([item("p1", priority=90, queue="urgent"), item("p2")])
+    staff = add_user(store, "s1")
+    held, _ = store.claim_next(staff)
+    assert held is not None
+    done = store.decide(staff, held.case_id, held.claim_id, APPROVE, TOPIC, Filters())
+    assert done.next is not None
+    assert done.next.case_id == case_id("site-a", "p2")
+    again = store.decide(staff, held.case_id, held.claim_id, APPROVE, TOPIC, Filters())
+    assert again.duplicate
+    assert again.next == done.next  # the repeat finds the case it already holds
+    last = store.decide(staff, done.next.case_id, done.next.claim_id, APPROVE, TOPIC,
+                        Filters())
+    assert last.next is None
