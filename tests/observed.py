@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
+import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from pipeline.config import Config
+from pipeline.config import Config, to_environment
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.topicio import produce
 from pipeline.tools.sample import generate
@@ -29,6 +35,8 @@ from tests.prom import RULE_FILES, PrometheusServer, free_port
 ROOT = Path(__file__).resolve().parents[1]
 FILTER_JOB = "mimamori-worker"
 ENFORCER_JOB = "mimamori-enforcer"
+CONSOLE_JOB = "mimamori-console"
+CHIEF, CHIEF_PASSWORD = "chief1", "observability test password"
 
 
 class Feeder:
@@ -86,6 +94,12 @@ class Observed:
     processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     metrics_ports: dict[str, list[int]] = field(default_factory=dict)
 
+    def patrol(self) -> PatrolClient:
+        """A reviewer's browser on the console (`console=True`), logged in as the chief."""
+        client = PatrolClient(f"http://127.0.0.1:{self.config.console.port}")
+        client.login()
+        return client
+
     def wait_for(self, expr: str, timeout_s: float = 60) -> list[dict[str, Any]]:
         """Poll an instant query until it returns a sample."""
         deadline = time.monotonic() + timeout_s
@@ -113,17 +127,80 @@ def worker_config(base: Config, wordlists: Path, metrics_port: int) -> Config:
     )
 
 
+def console_config(base: Config, workdir: Path, http_port: int) -> Config:
+    """The console's configuration: a SQLite store in `workdir`, its own web port and ingest
+    group, gauges refreshed every 0.5 s."""
+    return msgspec.structs.replace(base, console=msgspec.structs.replace(
+        base.console, store_url=f"sqlite:///{workdir / 'console.db'}", port=http_port,
+        group_id=base.kafka.group_id + ".console", refresh_interval_ms=500))
+
+
+def add_chief(config: Config) -> None:
+    """`mimamori users add` a chief for every site into the console's store (password on
+    standard input)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
+    subprocess.run([sys.executable, "-m", "pipeline", "users", "add", CHIEF, "--role", "chief",
+                    "--sites", "*", "--password-stdin"], input=CHIEF_PASSWORD + "\n", text=True, check=True,
+                   cwd=ROOT, env=env | to_environment(config), capture_output=True, timeout=60)
+
+
+class PatrolClient:
+    """A reviewer at the console, through its web pages as a browser would submit them
+    (session and CSRF cookies, the forms' hidden fields)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def _open(self, path: str, form: dict[str, str] | None = None) -> tuple[str, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        with self._opener.open(self.url + path, data=data, timeout=10) as response:
+            return response.geturl(), response.read().decode()
+
+    @staticmethod
+    def _field(html: str, name: str) -> str:
+        found = re.search(rf'name="{name}" value="([^"]+)"', html)
+        assert found, f"no {name} field on the page"
+        return found.group(1)
+
+    def login(self, username: str = CHIEF, password: str = CHIEF_PASSWORD) -> None:
+        _, page = self._open("/login")
+        self._open("/login", {"username": username, "password": password,
+                              "csrf": self._field(page, "csrf")})
+
+    def decide_next(self, decisions: list[str]) -> int:
+        """Claim the next case and decide it, once per entry of `decisions` (fewer when the
+        queues run dry); returns how many were decided."""
+        _, queues = self._open("/queues")
+        url, page = self._open("/next", {"csrf": self._field(queues, "csrf")})
+        done = 0
+        for decision in decisions:
+            path = urllib.parse.urlsplit(url).path
+            if not path.startswith("/cases/"):
+                break
+            url, page = self._open(f"{path}/decide", {
+                "csrf": self._field(page, "csrf"), "claim_id": self._field(page, "claim_id"),
+                "decision": decision, "note": ""})
+            done += 1
+        return done
+
+
 @contextlib.contextmanager
 def observed_pipeline(base: Config, workdir: Path, workers: int = 1, enforcers: int = 0,
-                      interval_s: float = 1.0) -> Iterator[Observed]:
-    """Filter workers (and enforcers) on `base`'s broker and topics, fed with posts and scraped
-    by a real Prometheus that evaluates config/prometheus/*.rules.yml every `interval_s`.
-    Everything is stopped on exit."""
+                      console: bool = False, interval_s: float = 1.0) -> Iterator[Observed]:
+    """Filter workers (and enforcers, and a patrol console with one chief account) on
+    `base`'s broker and topics, fed with posts and scraped by a real Prometheus that evaluates
+    config/prometheus/*.rules.yml every `interval_s`. Everything is stopped on exit."""
     asyncio.run(ensure_topics(base))
     wordlists = workdir / "wordlists"
     shutil.copytree(ROOT / "wordlists", wordlists)
     commands = {FILTER_JOB: (["pipeline", "run"], workers),
-                ENFORCER_JOB: (["pipeline", "enforce"], enforcers)}
+                ENFORCER_JOB: (["pipeline", "enforce"], enforcers),
+                CONSOLE_JOB: (["pipeline", "console"], int(console))}
+    if console:
+        base = console_config(base, workdir, free_port())
+        add_chief(base)
     ports = {job: [free_port() for _ in range(n)] for job, (_, n) in commands.items() if n}
     prometheus = PrometheusServer(
         workdir, [{"job_name": job,

@@ -21,7 +21,7 @@ from pipeline.console.metrics import ConsoleMetrics
 from pipeline.console.outbox import Relay
 from pipeline.console.store import Store, open_store
 from pipeline.console.web.app import create_app, sla_of
-from pipeline.telemetry.metrics import LoopMetrics, serve
+from pipeline.telemetry.metrics import LoopMetrics, register_process, serve
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ async def run_console(config: Config) -> None:
     from pipeline.filter.service import stop_on_signals
 
     service = ConsoleService(config)
+    register_process(service.metrics.registry)  # CPU, memory and open files for the SRE board
     await service.start()
     serve(service.metrics.registry, config.metrics.host, config.metrics.port,
           ready=service.ready)

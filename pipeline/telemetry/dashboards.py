@@ -116,16 +116,21 @@ def _base(uid: str, title: str, description: str) -> Dashboard:
     )
 
 
-def loop_row(job: str) -> list[Timeseries]:
-    """The panels every consumer-group service shares, in data-flow order."""
+def loop_row(job: str, outputs: bool = True) -> list[Timeseries]:
+    """The panels every consumer-group service shares, in data-flow order. `outputs=False`
+    for a service whose loop produces nothing but DLQ copies (the console's ingest writes to
+    its store; its decisions leave through the outbox)."""
     j = f'job="{job}"'
+    out = [
+        panel("Outputs", "Messages produced and acknowledged per second, by topic.",
+              PER_SECOND,
+              query(f"job_service_topic:mimamori_outputs:rate5m{{{j}}}", "{{topic}}")),
+    ] if outputs else []
     return [
         panel("Records in", "Records consumed per second, by input topic.", PER_SECOND,
               query(f"job_service_topic:mimamori_records_consumed:rate5m{{{j}}}",
                     "{{topic}}")),
-        panel("Outputs", "Messages produced and acknowledged per second, by topic.",
-              PER_SECOND,
-              query(f"job_service_topic:mimamori_outputs:rate5m{{{j}}}", "{{topic}}")),
+        *out,
         panel("Processing duration",
               "Fetch to commit per batch (alert: p99 over 1 s for 10 minutes), and the mean "
               "time per record within a batch.", "s",
@@ -210,9 +215,10 @@ def sre() -> Dashboard:
     ]
     c = f'job="{CONSOLE_JOB}"'
     console_panels = [
-        *loop_row(CONSOLE_JOB),
-        panel("Outbox", "Decisions stored but not yet produced to mod.decisions, and the "
-              "oldest one's age (alert: growing for 10 minutes, or older than 5 minutes).",
+        *loop_row(CONSOLE_JOB, outputs=False),
+        panel("Outbox", "The console's output: decisions stored but not yet produced to "
+              "mod.decisions, and the oldest one's age (alert: growing for 10 minutes, or "
+              "older than 5 minutes).",
               "short",
               query(f"job_service:mimamori_console_outbox_backlog:max{{{c}}}", "backlog"),
               query(f"max(mimamori_console_outbox_oldest_age_seconds{{{c}}})",
