@@ -140,8 +140,9 @@ def add_chief(config: Config) -> None:
     standard input)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIMAMORI_")}
     subprocess.run([sys.executable, "-m", "pipeline", "users", "add", CHIEF, "--role", "chief",
-                    "--sites", "*", "--password-stdin"], input=CHIEF_PASSWORD + "\n", text=True, check=True,
-                   cwd=ROOT, env=env | to_environment(config), capture_output=True, timeout=60)
+                    "--sites", "*", "--password-stdin"], input=CHIEF_PASSWORD + "\n",
+                   text=True, check=True, cwd=ROOT, env=env | to_environment(config),
+                   capture_output=True, timeout=60)
 
 
 class PatrolClient:

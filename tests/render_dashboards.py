@@ -8,8 +8,9 @@ every dashboard from Prometheus's range queries with matplotlib, laid out on Gra
     bash scripts/setup.sh bench        # matplotlib
     .venv/bin/python -m tests.render_dashboards --out docs/dashboards
 
-Scenario, in minutes from the start of the pictured window (after a warm-up): two workers
-filter a steady stream; at 2 a burst triples it for a minute; at 3 a list edit is hot-reloaded;
+Scenario, in minutes from the start of the pictured window (after a warm-up): two workers,
+an enforcer and a patrol console with one reviewer deciding a case every few seconds run on a
+steady stream; at 2 a burst triples it for a minute; at 3 a list edit is hot-reloaded;
 at 4 a broken list fails to reload and is fixed at 5; from 4.5 one worker is frozen (SIGSTOP)
 for 40 seconds.
 """
@@ -158,9 +159,15 @@ def scenario(observed: Observed, minutes: float) -> None:
     began = time.monotonic()
     ja = observed.wordlists / "ja.tsv"
     original = ja.read_text(encoding="utf-8")
+    patrol = observed.patrol()
+    decisions = ["delete", "approve", "warn", "approve", "delete", "approve", "escalate"]
 
     def at(minute: float) -> None:
-        time.sleep(max(0.0, began + minute * 60 * minutes / 6 - time.monotonic()))
+        """Wait for `minute`, deciding a case every few seconds meanwhile (one reviewer)."""
+        until = began + minute * 60 * minutes / 6
+        while time.monotonic() < until:
+            patrol.decide_next([decisions[int(time.monotonic()) % len(decisions)]])
+            time.sleep(max(0.0, min(4.0, until - time.monotonic())))
 
     at(2)
     observed.feeder.per_round *= 3
@@ -194,7 +201,8 @@ def main() -> None:
     try:
         base = fresh_config(broker.bootstrap_servers, max_batch_records=500)
         with tempfile.TemporaryDirectory() as tmp, \
-                observed_pipeline(base, Path(tmp), workers=2, enforcers=1) as observed:
+                observed_pipeline(base, Path(tmp), workers=2, enforcers=1,
+                                  console=True) as observed:
             observed.wait_for('sum(up{job="mimamori-worker"}) == 2')
             time.sleep(args.warmup * 60)
             start = time.time()
