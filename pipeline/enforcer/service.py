@@ -178,7 +178,10 @@ async def check_changelog(config: Config) -> None:
         ConfigError: the counts differ.
     """
     t = config.topics
-    await ensure_topics(config, [t.violations, t.decisions, t.ledger])
+    # Everything the enforcer reads or writes: on a cluster that does not create topics on
+    # first use, a missing DLQ or actions topic would stall the loop.
+    await ensure_topics(config, [t.violations, t.decisions, t.ledger, t.actions,
+                                 t.dlq(t.violations), t.dlq(t.decisions)])
     admin = AIOKafkaAdminClient(**kafka_client_options(config.kafka),
                                 client_id=config.kafka.client_id)
     await admin.start()
