@@ -148,7 +148,9 @@ class Enforcer:
                 outcomes.append(outcome)
         for slot in touched:
             value = self._staged[slot] = encode_ledger(pending[slot])
-            outputs.append(Output(self._ledger, slot[1], value))
+            # Changelog partition p holds the ledgers of input partition p, whatever hash the
+            # producers of the inputs used.
+            outputs.append(Output(self._ledger, slot[1], value, partition=slot[0]))
         return BatchResult(outputs, on_commit=lambda: self._commit(outcomes),
                            on_abort=lambda: self._abort(batch))
 
