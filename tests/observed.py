@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import http.cookiejar
 import os
 import re
@@ -28,7 +29,7 @@ import msgspec
 from pipeline.config import Config, to_environment
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.topicio import produce
-from pipeline.tools.sample import generate
+from pipeline.tools.sample import SampleRecord, generate
 from tests.processes import spawn
 from tests.prom import RULE_FILES, PrometheusServer, free_port
 
@@ -37,6 +38,16 @@ FILTER_JOB = "mimamori-worker"
 ENFORCER_JOB = "mimamori-enforcer"
 CONSOLE_JOB = "mimamori-console"
 CHIEF, CHIEF_PASSWORD = "chief1", "observability test password"
+
+
+def fresh(record: SampleRecord, now: str) -> bytes:
+    """The record's bytes with `created_at` set to now (the sample's dates are fixed, and the
+    console measures a case's age from its post's), malformed records untouched."""
+    if record.kind not in ("clean", "hit", "report"):
+        return record.value
+    message = msgspec.json.decode(record.value)
+    message["created_at"] = now
+    return msgspec.json.encode(message)
 
 
 class Feeder:
@@ -75,8 +86,9 @@ class Feeder:
             # Repeat offenders walk the enforcer's ladder (strikes, warn, suspend, expel).
             records = generate(self.per_round, seed=round_no, hit_ratio=0.08,
                                report_ratio=0.05, malformed=round_no % 4 == 0, offenders=5)
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
             await produce(self._config.kafka.bootstrap_servers,
-                          [(topics[r.topic_kind], r.key, r.value) for r in records])
+                          [(topics[r.topic_kind], r.key, fresh(r, now)) for r in records])
             self.produced += len(records)
             round_no += 1
             await asyncio.to_thread(self._stop.wait, self._pause_s)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import re
 import signal
 import tempfile
@@ -72,9 +73,11 @@ def fetch(panel: dict[str, Any], prometheus: PrometheusServer, start: float, end
     series: Series = []
     for target in panel["targets"]:
         for result in prometheus.query_range(target["expr"], start, end, step_s):
-            times = [float(t) for t, _ in result["values"]]
-            values = [float(v) for _, v in result["values"]]
-            series.append((legend(target["legendFormat"], result["metric"]), times, values))
+            points = [(float(t), float(v)) for t, v in result["values"]
+                      if math.isfinite(float(v))]  # NaN: a quantile of no observations
+            if points:
+                series.append((legend(target["legendFormat"], result["metric"]),
+                               [t for t, _ in points], [v for _, v in points]))
     return series
 
 
