@@ -64,9 +64,9 @@ def synthetic_wordlist(size: int, seed: int = 1, dense: bool = False) -> Wordlis
             continue
         seen.add(normalized)
         mode: EntryMode = "ng" if rng.random() < 0.3 else "watch"
-        entries.append(Entry(term, normalized, form.runs, form.plain, mode,
-                             "synthetic", None, None, is_latin_term(normalized), "synthetic",
-                             len(entries)))
+        entries.append(Entry(term, normalized, form.runs, form.gaps, mode,
+                             "synthetic", None, None, is_latin_term(normalized), (),
+                             "synthetic", len(entries)))
     return Wordlist(tuple(entries), f"synthetic-{size}{'-dense' if dense else ''}",
                     ("synthetic",))
 

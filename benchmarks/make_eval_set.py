@@ -11,10 +11,13 @@ lists or to normalization shows up as a change in the evaluation numbers.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks import eval_posts as realistic
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "eval.tsv"
 
@@ -192,21 +195,35 @@ EN_CLOSE = ["!", " :)", ", so fun", ", tired now", " lol"]
 GAMES = ["ドラクエ", "ポケモン", "モンハン", "スプラ", "Minecraft", "Fortnite"]
 
 
-def build() -> list[tuple[str, str, str, str]]:
-    """The rows: (text, label, class, lang)."""
-    rows: list[tuple[str, str, str, str]] = []
+Row = tuple[str, str, str, str, str]  # text, label, class, lang, group
+
+
+def _lang(text: str) -> str:
+    return "ja" if any(ord(c) > 0x3000 for c in text) else "en"
+
+
+def _rows() -> list[Row]:
+    """Every row with the group it belongs to (a phrase and its evasions share one group, so
+    they land in the same split)."""
+    rows: list[Row] = []
     for label, phrases in (("ng", NG_JA), ("review", WATCH_JA)):
         for phrase in phrases:
             for name, fn in JA_EVASIONS.items():
-                rows.append((fn(phrase), label, name, "ja"))
+                rows.append((fn(phrase), label, name, "ja", phrase))
     for label, phrases in (("ng", NG_EN), ("review", WATCH_EN)):
         for phrase in phrases:
             for name, fn in EN_EVASIONS.items():
-                rows.append((fn(phrase), label, name, "en"))
-    rows += [(t, "review", "contact", "ja" if any(ord(c) > 0x3000 for c in t) else "en")
-             for t in CONTACT]
-    rows += [(t, "clean", "risky_clean", "ja" if any(ord(c) > 0x3000 for c in t) else "en")
-             for t in CLEAN]
+                rows.append((fn(phrase), label, name, "en", phrase))
+    rows += [(t, "review", "contact", _lang(t), t) for t in CONTACT]
+    rows += [(t, "clean", "risky_clean", _lang(t), t) for t in CLEAN]
+    # Realistic posts: each harmful one also as a half-width (old phones) or upper-case copy.
+    for label, posts in (("ng", realistic.NG + realistic.NG_EN),
+                         ("review", realistic.REVIEW + realistic.REVIEW_EN)):
+        for text, klass in posts:
+            rows.append((text, label, klass, _lang(text), text))
+            variant = _half_width(text) if _lang(text) == "ja" else text.upper()
+            rows.append((variant, label, klass, _lang(text), text))
+    rows += [(t, "clean", "risky_clean", _lang(t), t) for t in realistic.CLEAN]
     rng = random.Random(5)
     fill: dict[str, Callable[[], str]] = {
         "place": lambda: rng.choice(PLACES), "game": lambda: rng.choice(GAMES),
@@ -217,30 +234,54 @@ def build() -> list[tuple[str, str, str, str]]:
 
     for template in ORDINARY_JA + ORDINARY_EN:
         lang = "en" if template in ORDINARY_EN else "ja"
-        rows.append((filled(template), "clean", "ordinary", lang))
+        text = filled(template)
+        rows.append((text, "clean", "ordinary", lang, text))
     for _ in range(160):
-        rows.append((filled(rng.choice(JA_OPEN) + rng.choice(JA_MIDDLE) + rng.choice(JA_CLOSE)),
-                     "clean", "ordinary", "ja"))
+        text = filled(rng.choice(JA_OPEN) + rng.choice(JA_MIDDLE) + rng.choice(JA_CLOSE))
+        rows.append((text, "clean", "ordinary", "ja", text))
     for _ in range(50):
-        text = f"{rng.choice(EN_OPEN)} {rng.choice(EN_MIDDLE)}{rng.choice(EN_CLOSE)}"
-        rows.append((filled(text), "clean", "ordinary", "en"))
+        text = filled(f"{rng.choice(EN_OPEN)} {rng.choice(EN_MIDDLE)}{rng.choice(EN_CLOSE)}")
+        rows.append((text, "clean", "ordinary", "en", text))
+    for _ in range(1100):
+        body = rng.choice(realistic.BODIES)
+        closer = rng.choice(realistic.CLOSERS)
+        if closer == "しね〜" and not body.endswith(("た", "い")):
+            closer = "〜"  # …たしね, …いしね are the innocent ones
+        text = rng.choice(realistic.OPENERS) + body + closer
+        rows.append((text, "clean", "ordinary", "ja", text))
+    for _ in range(150):
+        text = (rng.choice(realistic.EN_OPENERS) + rng.choice(realistic.EN_BODIES)
+                + rng.choice(realistic.EN_CLOSERS))
+        rows.append((text, "clean", "ordinary", "en", text))
+    return rows
+
+
+def split_of(group: str) -> str:
+    """`dev` or `test`, fixed by the group's text: half the groups each."""
+    return "dev" if hashlib.blake2b(group.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def build() -> list[tuple[str, str, str, str, str]]:
+    """The rows: (text, label, class, lang, split), each text once."""
     seen: set[str] = set()
     unique = []
-    for row in rows:
-        if row[0] not in seen:
-            seen.add(row[0])
-            unique.append(row)
+    for text, label, klass, lang, group in _rows():
+        if text not in seen:
+            seen.add(text)
+            unique.append((text, label, klass, lang, split_of(group)))
     return unique
 
 
 def main() -> None:
     rows = build()
     lines = ["# Labeled evaluation set, built by benchmarks/make_eval_set.py (labels by hand, "
-             "per phrase).", "# label: the verdict a moderator expects (ng, review, clean).",
-             "text\tlabel\tclass\tlang"]
-    for text, label, klass, lang in rows:
+             "per phrase or post).",
+             "# label: the verdict a moderator expects (ng, review, clean). split: dev (tune on",
+             "# it) or test (report on it); a phrase and its evasions share a split.",
+             "text\tlabel\tclass\tlang\tsplit"]
+    for text, label, klass, lang, split in rows:
         escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
-        lines.append(f"{escaped}\t{label}\t{klass}\t{lang}")
+        lines.append(f"{escaped}\t{label}\t{klass}\t{lang}\t{split}")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(rows)} rows to {OUT}")
 

@@ -22,6 +22,7 @@ from pipeline.telemetry.logs import configure as configure_logging
 log = logging.getLogger("mimamori")
 
 EXIT_CONFIG = 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _add_common(parser: argparse.ArgumentParser, *, kafka: bool, lists: bool) -> None:
@@ -33,8 +34,7 @@ def _add_common(parser: argparse.ArgumentParser, *, kafka: bool, lists: bool) ->
     if lists:
         parser.add_argument("--wordlists", metavar="DIR",
                             help="directory of *.tsv wordlists (wordlists.dir)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO")
+    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="default INFO")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only this partition (repeatable; default all)")
     dry.add_argument("--summary-only", action="store_true", help="print only the summary")
 
+    produce = sub.add_parser("produce", help="produce lines of standard input to a topic",
+                             description="Produce one record per line of standard input to "
+                                         "TOPIC (acks=all), for operators without Kafka "
+                                         "tooling. With --key-separator, the text before the "
+                                         "first separator is the key.")
+    _add_common(produce, kafka=True, lists=False)
+    produce.add_argument("topic", metavar="TOPIC")
+    produce.add_argument("--key-separator", metavar="SEP",
+                         help="split each line into key SEP value (e.g. '|')")
+
+    consume = sub.add_parser("consume", help="print a topic's records as JSON lines",
+                             description="Print TOPIC's records, one JSON object per line "
+                                         "(partition, offset, key, value, and headers with "
+                                         "--headers). Stops at the end of the topic unless "
+                                         "--follow.")
+    _add_common(consume, kafka=True, lists=False)
+    consume.add_argument("topic", metavar="TOPIC")
+    consume.add_argument("--from-beginning", action="store_true",
+                         help="start at the first record (default: only new records)")
+    consume.add_argument("--follow", action="store_true", help="keep waiting for records")
+    consume.add_argument("--max", type=int, metavar="N", help="stop after N records")
+    consume.add_argument("--headers", action="store_true", help="include record headers")
+
     demo = sub.add_parser("demo", help="end-to-end demo on the embedded broker",
                           description="Start the embedded broker, produce a sample stream of "
                                       "posts and reports (with hits and malformed records), "
@@ -121,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.console.commands import add_commands as add_console_commands
 
     add_console_commands(sub, _add_common)
+
+    from pipeline.enforcer.commands import add_commands
+
+    add_commands(sub, _add_common)
     return parser
 
 
@@ -143,12 +170,34 @@ def _stopped_before_start(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+def entry() -> None:
+    """The `mimamori` console script and `python -m pipeline`: the process-wide set-up a
+    command-line program owns (SIGTERM before the event loop takes over, logging to stderr,
+    the aiokafka fix for uvloop), then `main`."""
     signal.signal(signal.SIGTERM, _stopped_before_start)
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    argv = sys.argv[1:]
+    configure_logging(_log_level(argv))
     kafkacompat.install()  # every command's Kafka clients run on uvloop
+    sys.exit(main(argv))
+
+
+def _log_level(argv: Sequence[str]) -> str:
+    """`--log-level` as given on the command line (before `main` parses it), else INFO."""
+    for i, arg in enumerate(argv):
+        if arg == "--log-level" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in LOG_LEVELS else "INFO"
+        if arg.startswith("--log-level="):
+            level = arg.split("=", 1)[1]
+            return level if level in LOG_LEVELS else "INFO"
+    return "INFO"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status: 0 ok, 1 runtime failure, 2 bad
+    configuration or wordlist. No process-wide side effects (no signal handlers outside a
+    running event loop, no logging set-up): tests call it in-process; `entry` is the
+    program's own start."""
+    args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config, overrides=_overrides(args))
         return _dispatch(args, config)
@@ -167,10 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     command: str = args.command
-    if command in ("check-config", "run"):
+    if command in ("check-config", "run", "enforce"):
         from pipeline.kafka.clients import check_codec
 
         check_codec(config)
+    from pipeline.enforcer.commands import COMMANDS, dispatch
+
+    if command in COMMANDS:
+        return dispatch(args, config)
     if command == "check-config":
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(effective(config))).decode())
         sys.stdout.write("\n")
@@ -202,6 +255,24 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from pipeline.console.commands import dispatch as console_dispatch
 
         return console_dispatch(args, config)
+    if command == "produce":
+        from pipeline.tools.topictool import produce_lines, stdin_lines
+
+        separator = args.key_separator.encode() if args.key_separator else None
+        n = uvloop.run(produce_lines(config, args.topic, stdin_lines(), separator))
+        print(f"produced {n} record(s) to {args.topic}", file=sys.stderr)
+        return 0
+    if command == "consume":
+        from pipeline.tools.topictool import consume_topic
+
+        try:
+            uvloop.run(consume_topic(config, args.topic, sys.stdout.buffer,
+                                     from_beginning=args.from_beginning, follow=args.follow,
+                                     limit=args.max, with_headers=args.headers))
+        except ValueError as exc:
+            print(f"mimamori: consume: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if command == "demo":
         from pipeline.tools.demo import run_demo
 

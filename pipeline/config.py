@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from pipeline.console.settings import ConsoleConfig
+from pipeline.enforcer.settings import EnforcerConfig, LadderConfig, check_ladders, site_error
 from pipeline.errors import ConfigError
 
 ENV_PREFIX = "MIMAMORI_"
@@ -90,6 +91,8 @@ class TopicsConfig(_Section, frozen=True):
     decisions: str = "mod.decisions"
     violations: str = "mod.violations"
     actions: str = "mod.actions"
+    #: The enforcer's ledger changelog (compacted where the cluster supports it).
+    ledger: str = "mod.ledger"
     dlq_suffix: str = ".dlq"
     #: Largest record a DLQ topic takes (`max.message.bytes`, set by `create-topics`), in
     #: bytes: room for the copy of an input record of Kafka's default 1 MiB limit with its
@@ -196,6 +199,8 @@ class Config(_Section, frozen=True):
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
+    enforcer: EnforcerConfig = msgspec.field(default_factory=EnforcerConfig)
+    ladder: LadderConfig = msgspec.field(default_factory=LadderConfig)
 
 
 def _sections() -> dict[str, Any]:
@@ -224,7 +229,7 @@ def parse_bool(name: str, value: str) -> bool:
 
 
 def _parse_env_value(name: str, value: str, field_type: Any) -> object:
-    if typing.get_origin(field_type) is typing.Annotated:  # constraints: parse the base type
+    if typing.get_origin(field_type) is typing.Annotated:  # constrained: Days, Category
         field_type = typing.get_args(field_type)[0]
     if field_type is bool:
         return parse_bool(name, value)
@@ -233,9 +238,28 @@ def _parse_env_value(name: str, value: str, field_type: Any) -> object:
             return int(value.strip())
         except ValueError:
             raise ConfigError(f"{name}={value!r}: expected an integer") from None
+    if value.lstrip().startswith(("{", "[")) and _structured(field_type):
+        # Tables and lists of tables (the ladder) come as JSON: MIMAMORI_LADDER_RUNGS='[...]'.
+        try:
+            return msgspec.json.decode(value)
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"{name}: not valid JSON: {exc}") from None
     if typing.get_origin(field_type) is list:
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _structured(field_type: Any) -> bool:
+    """A dict, a Struct or a list of them: set from the environment as JSON."""
+    args = [a for a in typing.get_args(field_type) if a is not type(None)]
+    candidates = [field_type, *args]
+    for candidate in candidates:
+        origin = typing.get_origin(candidate) or candidate
+        if origin is dict or (isinstance(origin, type) and issubclass(origin, msgspec.Struct)):
+            return True
+        if origin is list and any(_structured(a) for a in typing.get_args(candidate)):
+            return True
+    return False
 
 
 def env_overrides(environ: Mapping[str, str],
@@ -273,7 +297,10 @@ def to_environment(config: Config) -> dict[str, str]:
     env = {}
     for section, values in msgspec.to_builtins(config).items():
         for key, value in values.items():
-            if isinstance(value, list):
+            if isinstance(value, dict) or (
+                    isinstance(value, list) and any(not isinstance(v, str) for v in value)):
+                value = msgspec.json.encode(value).decode()
+            elif isinstance(value, list):
                 value = ",".join(value)
             elif isinstance(value, bool):
                 value = "true" if value else "false"
@@ -332,8 +359,14 @@ def load_config(
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         key, what = _describe(exc)
+        if key.startswith("ladder.sites[...]"):
+            key, what = site_error(data["ladder"]["sites"]) or (key, what)
         section, _, name = key.partition(".")
-        raise ConfigError(f"{origin.of(section, name)}: {what}") from None
+        top = name.split(".")[0].split("[")[0]  # the top key of a nested table's path
+        where = origin.of(section, top)
+        if top != name:  # inside a table (the ladder): say where
+            where += f": {key}"
+        raise ConfigError(f"{where}: {what}") from None
     _check(config, origin)
     return config
 
@@ -381,6 +414,7 @@ def _check(config: Config, origin: _Origin) -> None:
         path = getattr(k, key)
         if path and not os.path.isfile(path):
             raise ConfigError(f"{origin.of('kafka', key)}: no such file {path!r}")
+    check_ladders(config.ladder, lambda key: origin.of("ladder", key))
     policy = config.policy
     queues = [policy.urgent_queue, policy.standard_queue, policy.reports_queue]
     if len(set(queues)) != 3:

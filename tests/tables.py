@@ -6,12 +6,14 @@ import re
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\t")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\([tn])")
+_CONTROL = {"t": "\t", "n": "\n"}
 
 
 def unescape(text: str) -> str:
-    """Turn a table's `\\uXXXX` and `\\t` escapes into the characters they name."""
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else "\t", text)
+    """Turn a table's `\\uXXXX`, `\\t` and `\\n` escapes into the characters they name."""
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else _CONTROL[m.group(2)],
+                       text)
 
 
 def read_table(name: str) -> list[list[str]]:

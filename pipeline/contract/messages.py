@@ -116,6 +116,14 @@ class Action(msgspec.Struct, frozen=True):
     source: ActionSource
     issued_at: str
     wordlist_version: str = ""
+    #: The configuration key of the rule that produced the action (`ladder.rungs.warn`,
+    #: `ladder.sites.site-02.straight_to.sexual`, `patrol.suspend`, `overturn.lift`); empty for
+    #: the filter's automatic actions, whose reason names categories and terms.
+    rule: str = ""
+    #: The strikes behind an enforcer action (the active strikes that reached the rung).
+    strike_ids: list[str] = msgspec.field(default_factory=list)
+    #: For `restore` and `lift`: the id of the action reversed.
+    reverses: str | None = None
 
 
 class Violation(msgspec.Struct, frozen=True):

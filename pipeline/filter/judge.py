@@ -6,6 +6,7 @@ way. Finding hits is this module's work; what they lead to is `outcomes.py`'s.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
@@ -14,8 +15,10 @@ from pipeline.contract.messages import Hit, Post, Report, ReviewItem, Verdict
 from pipeline.filter.outcomes import PostOutcome, post_outcome, report_author, report_item
 from pipeline.filter.policy import verdict_of
 from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
+from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
-from pipeline.text.normalize import SENTINEL, text_starts, track, views, views_batch
+from pipeline.text.normalize import SENTINEL, Tracked, text_starts, track, views, views_batch
+from pipeline.text.rules import PATTERNS, near, pattern_name, pattern_spans
 
 CONTACT_CATEGORY = "contact"
 
@@ -28,6 +31,14 @@ class FilterCore:
         self.version = matcher.version
         self._policy = config.policy
         self._detectors = tuple(config.wordlists.detectors)
+        self._rules = matcher.wordlist.rules
+        self._rule_patterns = sorted(set().union(*(r.patterns for r in self._rules)))
+        # Rules made of patterns alone need no candidate to fire: posts with a trigger character
+        # are searched for their patterns too.
+        alone = {p for r in self._rules if all(pattern_name(a) for a in r.left + r.right)
+                 for p in r.patterns}
+        self._alone_re = (re.compile("|".join(PATTERNS[p].pattern for p in sorted(alone)))
+                          if alone else None)
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
         """Surviving wordlist hits and detector hits in `text`, offsets into `text`."""
@@ -42,48 +53,92 @@ class FilterCore:
                                                                          strict=True)]
         batch = views_batch(texts)
         candidates = self.matcher.candidates_batch(batch.match, batch.match_starts, sites)
-        contacts = self._contacts_batch(batch.base) if self._detectors else {}
+        patterned: set[int] = set()
+        contacts = (self._contacts_batch(batch.base, patterned)
+                    if self._detectors or self._alone_re else {})
         results: list[list[Hit]] = [[] for _ in texts]
-        for index in candidates.keys() | contacts.keys():
+        for index in candidates.keys() | contacts.keys() | patterned:
             results[index] = self._resolve(texts[index], candidates.get(index, []),
-                                           contacts.get(index, []))
+                                           contacts.get(index, []), sites[index])
         return results
 
-    def _contacts_batch(self, base: str) -> dict[int, list[Span]]:
+    def _contacts_batch(self, base: str, patterned: set[int]) -> dict[int, list[Span]]:
         """Detector spans by text index, offsets local to each text. Only the texts with a
-        trigger character (about one in five) are joined and scanned by the detectors."""
+        trigger character (about one in five) are joined and scanned by the detectors, and by
+        the patterns of rules made of patterns alone (their indices go into `patterned`)."""
         parts = base.split(SENTINEL)
         keep = [i for i, part in enumerate(parts) if might_contain_contacts(part)]
         if not keep:
             return {}
         kept = [parts[i] for i in keep]
         starts = text_starts(kept)
+        joined = SENTINEL.join(kept)
+        if self._alone_re is not None:
+            patterned.update(keep[bisect_right(starts, m.start()) - 1]
+                             for m in self._alone_re.finditer(joined))
         contacts: dict[int, list[Span]] = {}
-        for name, start, end in detect_contacts(SENTINEL.join(kept), self._detectors):
-            j = bisect_right(starts, start) - 1
-            contacts.setdefault(keep[j], []).append((name, start - starts[j], end - starts[j]))
+        if self._detectors:
+            for name, start, end in detect_contacts(joined, self._detectors):
+                j = bisect_right(starts, start) - 1
+                contacts.setdefault(keep[j], []).append(
+                    (name, start - starts[j], end - starts[j]))
         return contacts
 
     def _hits_alone(self, text: str, site_id: str | None) -> list[Hit]:
         fast = views(text)
         candidates = self.matcher.candidates(fast.match, site_id)
         contacts = detect_contacts(fast.base, self._detectors) if self._detectors else []
-        if not candidates and not contacts:
+        patterned = (self._alone_re is not None and might_contain_contacts(fast.base)
+                     and self._alone_re.search(fast.base) is not None)
+        if not candidates and not contacts and not patterned:
             return []
-        return self._resolve(text, candidates, contacts)
+        return self._resolve(text, candidates, contacts, site_id)
 
-    def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span]) -> list[Hit]:
-        """Offsets back into `text`, repeated letters and allow entries checked."""
+    def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span],
+                 site_id: str | None) -> list[Hit]:
+        """Offsets back into `text`, repeated letters, spacing evidence, context and allow
+        entries checked. An allow match drops every hit, detector hits included, that lies
+        entirely inside it (and spaced like it: `evidence.covers`); a hit that starts or ends
+        outside it stays."""
         base, match = track(text)
-        hits = []
-        for raw in self.matcher.resolve(candidates, match, text):
-            start, end = match.span(raw.start, raw.end)
-            entry = raw.entry
-            hits.append(Hit(entry.term, entry.mode, entry.category, start, end))  # type: ignore[arg-type]
+        found, allows = self.matcher.resolve(candidates, match, text)
+        hits = [Hit(raw.entry.term, raw.entry.mode, raw.entry.category,  # type: ignore[arg-type]
+                    raw.start, raw.end) for raw in found if raw.entry.mode != "part"]
+        if self._rules:
+            hits += self._rule_hits(base, [raw for raw in found if raw.entry.mode == "part"],
+                                    site_id)
         for name, b_start, b_end in contacts:
             start, end = base.span(b_start, b_end)
             hits.append(Hit(name, "watch", CONTACT_CATEGORY, start, end))
+        if allows:
+            hits = [h for h in hits if not any(covers(a, h.start, h.end) for a in allows)]
         hits.sort(key=lambda h: (h.start, h.end, h.term))
+        return hits
+
+    def _rule_hits(self, base: Tracked, parts: list[RawHit], site_id: str | None) -> list[Hit]:
+        """The rules whose two parts occur near each other (offsets as written)."""
+        spans = pattern_spans(base, set(self._rule_patterns)) if self._rule_patterns else {}
+        found: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for raw in parts:
+            found.setdefault((raw.entry.rule, raw.entry.side), []).append((raw.start, raw.end))
+        hits = []
+        for index, rule in enumerate(self._rules):
+            if rule.sites is not None and site_id not in rule.sites:
+                continue
+            sides = []
+            for side, cell in enumerate((rule.left, rule.right)):
+                side_spans = list(found.get((index, side), []))
+                for alternative in cell:
+                    name = pattern_name(alternative)
+                    if name is not None:
+                        side_spans += spans.get(name, [])
+                sides.append(side_spans)
+            if not sides[0] or not sides[1]:
+                continue
+            span = near(sides[0], sides[1], rule.within)
+            if span is not None:
+                hits.append(Hit(rule.term, rule.mode, rule.category,  # type: ignore[arg-type]
+                                *span))
         return hits
 
     def scan(self, post: Post) -> tuple[Verdict, list[Hit]]:

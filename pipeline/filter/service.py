@@ -16,19 +16,21 @@ from pipeline.filter.reload import Reloader
 from pipeline.filter.worker import FilterWorker
 from pipeline.telemetry.metrics import Metrics
 from pipeline.text.matcher import Matcher
-from pipeline.text.wordlists import load_wordlists
+from pipeline.text.wordlists import WordlistLoader, load_wordlists
 
 log = logging.getLogger(__name__)
 
 
-def build_core(config: Config, metrics: Metrics | None = None) -> FilterCore:
-    """Load the configured wordlists and build the filter core.
+def build_core(config: Config, metrics: Metrics | None = None,
+               loader: WordlistLoader | None = None) -> FilterCore:
+    """Load the configured wordlists (with `loader`'s memory of its last load, if given) and
+    build the filter core.
 
     Raises:
         WordlistError: a bad list, naming file, line and reason.
     """
     started = time.perf_counter()
-    wordlist = load_wordlists(Path(config.wordlists.dir))
+    wordlist = load_wordlists(Path(config.wordlists.dir), loader)
     core = FilterCore(Matcher(wordlist, config.wordlists.engine), config)
     elapsed = time.perf_counter() - started
     for warning in wordlist.warnings:
@@ -77,14 +79,15 @@ async def run_worker(config: Config) -> None:
     stop_on_signals(stop)  # first: a SIGTERM while the lists load still stops cleanly
     log.info("effective configuration: %s", effective(config))
     metrics = Metrics()
-    core = build_core(config, metrics)
+    build = functools.partial(build_core, loader=WordlistLoader())  # start-up and reloads
+    core = build(config, metrics)
     freeze_heap()
     worker = FilterWorker(config, core, metrics)
     metrics.serve(config.metrics.host, config.metrics.port, worker.ready)
     if config.metrics.port:
         log.info("metrics on http://%s:%d/metrics, readiness on /ready", config.metrics.host,
                  config.metrics.port)
-    reloader = Reloader(config, metrics, build_core, functools.partial(install_core, worker))
+    reloader = Reloader(config, metrics, build, functools.partial(install_core, worker))
     reload_task = asyncio.create_task(reloader.run(stop))
     try:
         await worker.run(stop)

@@ -3,8 +3,9 @@ configured partition count where missing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
@@ -21,13 +22,16 @@ def topic_names(config: Config) -> list[str]:
     outputs = [t.actions] + [t.review(q) for q in (p.urgent_queue, p.standard_queue,
                                                    p.reports_queue)]
     read = inputs + outputs  # the console reads the review queues and the actions
-    return inputs + outputs + [t.dlq(name) for name in read]
+    return inputs + outputs + [t.ledger] + [t.dlq(name) for name in read]
 
 
 def topic_configs(config: Config, name: str) -> dict[str, str]:
     """Topic-level settings mimamori asks for when it creates `name`."""
     if name.endswith(config.topics.dlq_suffix):
         return {"max.message.bytes": str(config.topics.dlq_max_message_bytes)}
+    if name == config.topics.ledger:
+        # The enforcer's changelog: only the latest ledger per user matters.
+        return {"cleanup.policy": "compact"}
     return {}
 
 
@@ -79,11 +83,7 @@ async def create_topics(config: Config, names: Iterable[str] | None = None) -> T
                          topic_configs=topic_configs(config, n))
                 for n in missing
             ])
-            errors: list[tuple[str, int, str | None]] = getattr(response, "topic_errors", [])
-            for topic, code, *rest in errors:
-                if code:
-                    message = rest[0] if rest and rest[0] else for_code(code).__name__
-                    report.failed[topic] = f"{for_code(code).__name__}: {message}"
+            report.failed = failures(getattr(response, "topic_errors", []))
             report.created = [n for n in missing if n not in report.failed]
         if report.existing:
             for described in await admin.describe_topics(report.existing):
@@ -93,6 +93,17 @@ async def create_topics(config: Config, names: Iterable[str] | None = None) -> T
         return report
     finally:
         await admin.close()
+
+
+def failures(topic_errors: Iterable[Sequence[Any]]) -> dict[str, str]:
+    """The refused topics of a CreateTopics response, `(topic, error_code[, message])` rows
+    (version 0 has no message), as `{topic: "ErrorName: message"}`."""
+    out = {}
+    for topic, code, *rest in topic_errors:
+        if code:
+            name = for_code(code).__name__
+            out[topic] = f"{name}: {rest[0]}" if rest and rest[0] else name
+    return out
 
 
 async def ensure_topics(config: Config, names: Iterable[str] | None = None) -> list[str]:

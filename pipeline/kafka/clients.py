@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, codec
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from pipeline.config import Config, KafkaConfig
 from pipeline.errors import ConfigError
@@ -83,10 +85,18 @@ def make_producer(config: Config) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(config: Config, group_id: str | None = None) -> AIOKafkaConsumer:
+def make_consumer(config: Config, group_id: str | None = None, *,
+                  copartitioned: bool = False) -> AIOKafkaConsumer:
     """A group consumer as configured: manual commits, fetch sizes, batch size. `group_id`
-    defaults to `kafka.group_id` (the filter's group)."""
+    defaults to `kafka.group_id` (the filter's group).
+
+    `copartitioned` assigns partition p of every input topic to the same member (range
+    assignment), as a service with partition-local state over several topics needs (the
+    enforcer: a user's violations and decisions); otherwise partitions are dealt round robin,
+    which spreads them more evenly.
+    """
     k = config.kafka
+    assignor = RangePartitionAssignor if copartitioned else RoundRobinPartitionAssignor
     return AIOKafkaConsumer(
         **kafka_client_options(k),
         client_id=k.client_id,
@@ -102,4 +112,5 @@ def make_consumer(config: Config, group_id: str | None = None) -> AIOKafkaConsum
         max_poll_interval_ms=k.max_poll_interval_ms,
         request_timeout_ms=k.request_timeout_ms,
         retry_backoff_ms=k.retry_backoff_ms,
+        partition_assignment_strategy=(assignor,),
     )

@@ -201,7 +201,8 @@ class ProcessingLoop:
         self._producer = producer
 
     async def _subscribed_consumer(self) -> AIOKafkaConsumer:
-        consumer = make_consumer(self.config, group_id=self.group_id)
+        consumer = make_consumer(self.config, group_id=self.group_id,
+                                 copartitioned=getattr(self.processor, "copartitioned", False))
         consumer.subscribe(list(self.processor.topics), listener=_Listener(self))
         try:
             await consumer.start()

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.text.engines import DEFAULT_ENGINE, ENGINES, Engine
-from pipeline.text.normalize import Tracked, plain_form
+from pipeline.text.evidence import Gap, context_holds, deliberate
+from pipeline.text.normalize import Tracked
 from pipeline.text.wordlists import Entry, Wordlist
 
 
@@ -27,7 +28,8 @@ def _is_word_char(ch: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RawHit:
-    """A hit in match-view coordinates, before mapping back to the original text."""
+    """A hit of a list entry: in match-view offsets as a candidate, in offsets of the text as
+    written once resolved."""
 
     entry: Entry
     start: int
@@ -41,7 +43,8 @@ class Matcher:
         self.wordlist = wordlist
         self.version = wordlist.version
         self.engine_name = engine
-        self._entries: Sequence[Entry] = wordlist.entries
+        # Rule parts share the automaton with the entries: one search finds both.
+        self._entries: Sequence[Entry] = wordlist.entries + wordlist.parts
         by_key = _entries_by_key([entry.normalized for entry in self._entries])
         #: Entry indices behind each engine key (one key may serve several entries).
         self._key_entries: list[tuple[int, ...]] = list(by_key.values())
@@ -50,6 +53,8 @@ class Matcher:
         self.priorities: dict[tuple[str, str], int] = {
             (e.term, e.category): e.priority for e in self._entries if e.priority is not None
         }
+        self.priorities.update({(r.term, r.category): r.priority for r in wordlist.rules
+                                if r.priority is not None})
 
     def candidates_batch(self, match_text: str, starts: Sequence[int],
                          sites: Sequence[str | None]) -> dict[int, list[RawHit]]:
@@ -79,30 +84,39 @@ class Matcher:
         return self.candidates_batch(match_text, [0], [site_id]).get(0, [])
 
     @staticmethod
-    def resolve(candidates: list[RawHit], match: Tracked, text: str) -> list[RawHit]:
-        """The ng/watch hits that survive in `text`: repeated letters checked, allow entries
-        applied.
+    def resolve(candidates: list[RawHit], match: Tracked,
+                text: str) -> tuple[list[RawHit], list[tuple[int, int, list[Gap]]]]:
+        """The candidates that hold in `text`, in offsets of `text` as written.
 
-        An allow entry counts only where it is written like the entry (same plain form, so no
-        punctuation or symbols inserted between its letters): innocent words are written that
-        way, and an allow phrase must not be formed across punctuation ("…った。しね" is not
-        the allow phrase "たしね").
+        A candidate holds when the text repeats each letter at least as often as the entry,
+        when a match joined across separators was spaced out on purpose
+        (`evidence.deliberate`), and when the entry's context conditions hold. Allow entries are
+        held to exactly the same tests as ng and watch entries.
+
+        Returns:
+            The ng/watch hits and rule parts (mode `part`), and the allow matches with their gaps
+            (the caller drops every hit, detectors' included, that one covers:
+            `evidence.covers`).
         """
         runs = match.runs
-        kept = [
-            c for c in candidates
-            if all(have >= need for have, need in zip(runs[c.start:c.end], c.entry.runs,
-                                                       strict=True))
-        ]
-        allows = [(c.start, c.end) for c in kept if c.entry.mode == "allow"
-                  and plain_form(text[slice(*match.span(c.start, c.end))]) == c.entry.plain]
-        hits = [c for c in kept if c.entry.mode != "allow"]
-        if allows and hits:
-            hits = [
-                h for h in hits
-                if not any(a_start <= h.start and h.end <= a_end for a_start, a_end in allows)
-            ]
-        return hits
+        hits: list[RawHit] = []
+        allows: list[tuple[int, int, list[Gap]]] = []
+        for c in candidates:
+            entry = c.entry
+            if not all(have >= need for have, need in zip(runs[c.start:c.end], entry.runs,
+                                                          strict=True)):
+                continue
+            gaps = deliberate(text, match, c.start, c.end, entry.normalized, entry.gaps)
+            if gaps is None:
+                continue
+            if entry.context and not context_holds(match.text, c.start, c.end, entry.context):
+                continue
+            start, end = match.span(c.start, c.end)
+            if entry.mode == "allow":
+                allows.append((start, end, gaps))
+            else:
+                hits.append(RawHit(entry, start, end))
+        return hits, allows
 
 
 def _entries_by_key(keys: list[str]) -> dict[str, tuple[int, ...]]:

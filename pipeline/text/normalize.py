@@ -2,17 +2,25 @@
 
 Two views of a text are built, each by a fixed sequence of steps:
 
-- the **base view** (`Views.base`), read by the contact-detail detectors: Unicode compatibility
-  forms folded (NFKC: full-width Latin and digits, half-width katakana, circled and styled
-  letters), case folded, accents stripped from Latin letters, katakana folded to hiragana with
-  voiced marks composed (ｶﾞ → が), Cyrillic and Greek look-alikes mapped to Latin, every kind of
-  whitespace made one space, invisible characters (zero-width, bidi and other format controls,
-  control characters, combining marks such as strike-through) removed;
-- the **match view** (`Views.match`), read by the wordlist matcher: the base view, then digit
-  and symbol substitutions inside Latin words (sh1t, @ss, $hit), every punctuation mark and
-  symbol turned into a space, separators between Japanese characters and between spaced-out
-  single Latin letters removed (し・ね, f u c k), long-vowel marks after Japanese characters
-  removed (しーーね), runs of spaces squeezed, and repeated letters collapsed (fuuuck, しねええ).
+- the **base view** (`Views.base`), read by the contact-detail detectors: a long-vowel mark
+  inside a katakana word marked as a letter (`KATAKANA_LONG`) and a capital I inside a
+  lower-case word read as l (`_prepare`, on the text as written), Unicode compatibility forms
+  folded (NFKC: full-width Latin and digits, half-width katakana, circled and styled letters),
+  case folded, accents stripped from Latin letters, look-alike letters of other scripts and
+  styled letters NFKC leaves alone mapped to Latin (`pipeline.text.confusables`, from Unicode's
+  confusables data and character names), katakana folded to hiragana with voiced marks
+  composed (ｶﾞ → が, ハ゛ → ば), every kind of whitespace made one space, invisible characters
+  (zero-width, bidi and other format controls, control characters, combining marks such as
+  strike-through) removed;
+- the **match view** (`Views.match`), read by the wordlist matcher: the base view, then
+  kaomoji and bracketed laughter blanked, digit and symbol substitutions in tokens that read as
+  words (sh1t, @ss, $#!+; not model numbers such as a7), a long-vowel mark after a kana read as
+  that kana's vowel (うぜー → うぜえ), every punctuation mark and symbol turned into a space,
+  small kana made large and v made u, then one deletion pass (`_gap_rules`: separators between
+  Japanese letters, where Latin meets Japanese, between digits and between spaced-out single
+  Latin letters; small つ; laughter between letters; vowels stretching a kana inside a word),
+  and repeated letters collapsed (fuuuck, しねええ). Whether a match that a deletion joined was
+  spaced out on purpose is judged per hit (`pipeline.text.evidence`).
 
 Every step is a regex or a translation table. The fast path applies them with C-level
 `str.translate` and `re.sub`; the tracking path (`track`, run only for texts that have a
@@ -30,19 +38,12 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
+from pipeline.text.confusables import confusable_map
+
 _KATAKANA_FIRST = 0x30A1  # ァ
 _KATAKANA_LAST = 0x30F6  # ヶ
 _KATA_TO_HIRA = 0x60
 _VOICED_MARKS = "\u3099\u309a"
-
-# Lower-case Cyrillic and Greek letters that read as Latin ones in most fonts.
-_LOOKALIKES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "һ": "h",
-    "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ь": "b",
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "ω": "w",
-}
 
 # Past this many cached code points a table stops growing, so a hostile stream of every plane
 # cannot turn the cache into a memory leak; uncached characters are still normalized.
@@ -64,12 +65,21 @@ def _fold_latin(text: str) -> str:
 #: hard boundary (not a letter, space, separator or Japanese character), so each text's views
 #: are the same as when normalized alone. A text that contains it is normalized on its own.
 SENTINEL = "\ue000"
+#: A long-vowel mark written after katakana (ブース, セーフ): a letter of the word, unlike the
+#: mark that stretches hiragana (しーね). `_prepare` marks them in the text as written, so the
+#: base view keeps them apart from the stretching ones (katakana is folded to hiragana there).
+KATAKANA_LONG = "\ue001"
+_STRAY = "\ue002"  # a KATAKANA_LONG found in the input itself; removed like any private use
+# The spacing voiced marks ゛ and ゜ (NFKC makes them a space and a combining mark).
+_SPACING_MARKS = {"\u309b": "\u3099", "\u309c": "\u309a"}
 
 
 def base_char(ch: str) -> str:
     """The base-view form of one code point (possibly empty, possibly several characters)."""
-    if ch == SENTINEL:
-        return SENTINEL
+    if ch in (SENTINEL, KATAKANA_LONG):
+        return ch
+    if ch in _SPACING_MARKS:
+        return _SPACING_MARKS[ch]
     if ch.isspace():
         return " "
     if ch in _VOICED_MARKS or ch in "\uff9e\uff9f":
@@ -87,8 +97,20 @@ def base_char(ch: str) -> str:
             c = " "
         elif unicodedata.combining(c) and c not in _VOICED_MARKS:
             c = ""
-        out.append(_LOOKALIKES.get(c, c))
+        elif not c.isascii():
+            c = confusable_map().get(c, c)
+        out.append(c)
     return "".join(out)
+
+
+def invisible(ch: str) -> bool:
+    """Whether a character vanishes from the base view (zero-width, format, control, combining
+    marks other than voiced marks)."""
+    return ch == KATAKANA_LONG or _BASE_TABLE[ord(ch)] == ""
+
+
+#: Voiced marks in every form: a mark that does not compose is dropped, never a gap.
+VOICED_MARKS_ANY = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
 
 
 def _is_separator(ch: str) -> bool:
@@ -111,13 +133,6 @@ class _Table(dict[int, str]):
 
 
 _BASE_TABLE = _Table(base_char)
-
-#: Every punctuation mark and symbol lies below this code point (a unit test checks the rest).
-SEPARATORS_END = 0x20000
-# Built whole at import (about 20 ms) as a plain dict: `str.translate` looks a plain dict up
-# faster than a dict subclass, and characters it lacks stay as they are.
-_SEPARATOR_TABLE = {cp: " " for cp in range(SEPARATORS_END)
-                    if cp != 0x20 and _is_separator(chr(cp))}
 
 # --- steps on the base view -------------------------------------------------------------------
 
@@ -153,45 +168,159 @@ def _compose_marks(base: str) -> str:
     return "".join(parts)
 
 
+# --- steps on the text as written (length-preserving, so offsets carry over) -------------------
+
+# A long-vowel mark inside a katakana word: after a katakana (a voiced mark may come between)
+# and before another kana. It is a letter of the word (ブース is not ブス). At the end of a word
+# the mark stays a plain ー (read as the vowel it stretches), and so do two or more in a row
+# (パーーパ活 stretches パパ活: no word is written that way).
+_KATAKANA = "\u30a1-\u30fa\uff66\uff67-\uff6f\uff71-\uff9d"
+_KATAKANA_LONG_RE = re.compile(
+    f"[ーｰ](?:(?<=[{_KATAKANA}][ーｰ])|(?<=[{_KATAKANA}][ﾞﾟ゛゜\u3099\u309a][ーｰ]))"
+    f"(?=[{_KATAKANA}\u3041-\u3096])"
+)
+# A capital I inside a lower-case word stands for an l (sIut, kiII): capital I and small l
+# look the same in most fonts. "I", "It", "McIntosh" keep theirs or do no harm.
+_CAPITAL_I_RE = re.compile("I(?<=[a-z]I)I*")
+
+
+def _small_l(match: re.Match[str]) -> str:
+    return "l" * (match.end() - match.start())
+
+
+def _prepare(text: str) -> str:
+    """The text as written with katakana long-vowel letters and capital-I-for-l marked; same
+    length, so every index still points at the same character of the original."""
+    if KATAKANA_LONG in text:
+        text = text.replace(KATAKANA_LONG, _STRAY)
+    if "ー" in text or "ｰ" in text:
+        text = _KATAKANA_LONG_RE.sub(KATAKANA_LONG, text)
+    if "I" in text:
+        text = _CAPITAL_I_RE.sub(_small_l, text)
+    return text
+
+
 # --- steps on the match view ------------------------------------------------------------------
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s", "!": "i", "|": "l"})
+# A run of symbols alone can spell a word too ($#!+, @$$).
+_SYMBOL_LEET = str.maketrans({"@": "a", "$": "s", "!": "i", "|": "l", "#": "h", "+": "t"})
+_LEET_CHARS = "a-z0-9@$!|#+"
 # A whole token of Latin letters, digits and leet symbols that holds at least one digit or
 # symbol. It starts with a token character and checks with a lookbehind placed after it that
 # this is the token's start, so the regex engine skips other characters with a fast scan
 # (Japanese text is mostly such characters); anchored at token starts, a long run of letters
 # cannot cost quadratic backtracking.
 _LEET_TOKEN_RE = re.compile(
-    r"[a-z0-9@$!|](?<![a-z0-9@$!|]{2})(?:(?<=[0-9@$!|])|[a-z0-9@$!|]*[0-9@$!|])[a-z0-9@$!|]*"
+    f"[{_LEET_CHARS}](?<![{_LEET_CHARS}]{{2}})"
+    f"(?:(?<=[0-9@$!|#+])|[{_LEET_CHARS}]*[0-9@$!|#+])[{_LEET_CHARS}]*"
 )
+# Letters then digits, or digits then letters, is a model number or a count (a7, p30, ps5, 4k,
+# 2nd), not a word with substitutions; a digit between letters is (sh1t, k1ll, y0u).
+_MODEL_NUMBER_RE = re.compile(r"[a-z]+[0-9]+|[0-9]+[a-z]+")
 
 
 def _unleet(match: re.Match[str]) -> str:
-    """Digit and symbol substitutions, inside Latin words only (a token with a letter)."""
+    """Digit and symbol substitutions, in tokens that read as words only."""
     token = match.group()
-    if not any(c.isalpha() for c in token):
-        return token
     stripped = token.rstrip("!")  # "fuck!" keeps its exclamation mark
-    return stripped.translate(_LEET) + token[len(stripped):]
+    rest = token[len(stripped):]
+    if not any(c.isalpha() for c in stripped):
+        # All symbols: a spelled word only when it mixes at least two kinds ($#!+, @$$).
+        if (len(stripped) >= 3 and not any(c.isdigit() for c in stripped)
+                and len(set(stripped)) >= 2):
+            return stripped.translate(_SYMBOL_LEET) + rest
+        return token
+    if "#" in stripped or "+" in stripped or _MODEL_NUMBER_RE.fullmatch(stripped):
+        return token  # a hashtag, c++, or a model number
+    return stripped.translate(_LEET) + rest
 
 
-_JA = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
-# One deletion pass, four rules (the first that applies at a position wins):
-# - spaces and long-vowel marks between two Japanese characters (し ね, し・ね once punctuation
-#   is a space, しーーね, ゲーム);
-# - long-vowel marks stretching the end of a Japanese word (しね〜, しねー);
-# - spaces between spaced-out single Latin letters or digits (f u c k, f.u.c.k);
-# - all but one space of a run.
-# Each rule starts with the character it deletes and checks what precedes it with a lookbehind
-# placed after that character, so the regex engine can skip every other position quickly.
-_GAPS_RE = re.compile(
-    f"[ ー~](?<=[{_JA}][ ー~])[ ー~]*(?=[{_JA}])"
-    f"|[ー~](?<=[{_JA}][ー~])[ー~]*"
-    r"| (?<=[a-z0-9] )(?<![a-z0-9]{2} ) *(?=[a-z0-9](?![a-z0-9]))"
-    r"| (?<=  ) *"
-)
-# Repeated letters (fuuuck, しねええ); digits keep their runs.
+# Vowel columns of the hiragana (a base view has no katakana).
+_COLUMNS = {
+    "あ": "あかさたなはまやらわがざだばぱぁゃゎゕ",
+    "い": "いきしちにひみりぎじぢびぴぃ",
+    "う": "うくすつぬふむゆるぐずづぶぷぅゅゔ",
+    "え": "えけせてねへめれげぜでべぺぇゖ",
+    "お": "おこそとのほもよろをごぞどぼぽぉょ",
+}
+# A long o is written う far more often than お (こう, そう): ー after an お-column kana reads う,
+# and both stretch such a kana.
+_LONG_VOWEL = {"あ": "あ", "い": "い", "う": "う", "え": "え", "お": "う"}
+_EXTENSIONS = {"あ": "あ", "う": "う", "え": "え", "お": "おう"}
+_VOWEL_OF = {kana: _LONG_VOWEL[vowel] for vowel, column in _COLUMNS.items() for kana in column}
+# A long-vowel mark after a kana reads as that kana's vowel (うぜー is うぜえ, きもーい is
+# きもおい); after anything else it only stretches (死ーね).
+_KANA_LONG_RE = re.compile("ー(?<=[" + "".join(_VOWEL_OF) + "]ー)ー*")
+
+
+def _kana_long(match: re.Match[str]) -> str:
+    return _VOWEL_OF[match.string[match.start() - 1]] * (match.end() - match.start())
+
+
+#: Every punctuation mark and symbol lies below this code point (a unit test checks the rest).
+SEPARATORS_END = 0x20000
+# Built whole at import (about 20 ms) as a plain dict: `str.translate` looks a plain dict up
+# faster than a dict subclass, and characters it lacks stay as they are. Besides turning
+# punctuation and symbols into spaces it folds small kana into large ones (きもぃ, ゃばい) and
+# v into u (fvck): English has almost no two words told apart by u and v alone.
+_SEPARATOR_TABLE = {cp: " " for cp in range(SEPARATORS_END)
+                    if cp != 0x20 and _is_separator(chr(cp))}
+_SEPARATOR_TABLE.update({ord(small): large for small, large in zip(
+    "ぁぃぅぇぉゃゅょゎゕゖv", "あいうえおやゆよわかけu", strict=True)})
+
+_JA = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆" + KATAKANA_LONG
+_KANA = r"\u3040-\u30ff" + KATAKANA_LONG
+
+
+def _gap_rules() -> str:
+    """The deletion pass of the match view, as one pattern.
+
+    It starts with one class of the characters it may delete, and each rule then checks what
+    precedes with a lookbehind that includes that character, so the regex engine skips every
+    other position quickly. The first rule that applies at a position wins:
+
+    - spaces and stretching marks between two Japanese characters, or between a Japanese
+      character and a Latin one or a digit (し ね, し・ね once punctuation is a space, 死ーね,
+      LINE 交換);
+    - stretching marks at the end of a Japanese word (死ー);
+    - spaces between digits (090 1234 5678) and between spaced-out single Latin letters or
+      digits (f u c k, f.u.c.k);
+    - all but one space of a run;
+    - an emphatic small つ (しっね, ぶっ殺す: terms lose theirs too);
+    - laughter between Japanese letters (しwね), 笑 between two kana (し笑ね) unless a verb's
+      ending follows (笑い, 笑った);
+    - a vowel stretching the kana before it inside a word (きもおおい, きもーい once ー is
+      read as its vowel), except い after an い-column kana: 楽しいね must keep it.
+
+    Whether such a join was deliberate is judged later, per hit (`pipeline.text.evidence`).
+    """
+    spaces = [  # a space or stretching mark, and what is around it
+        f"(?<=[{_JA}][ ー~])[ ー~]*(?=[{_JA}a-z0-9])",
+        f"(?<=[{_JA}][ー~])[ー~]*",
+        f"(?<=[a-z0-9] ) *(?=[{_JA}])",
+        r"(?<=[0-9] ) *(?=[0-9])",
+        r"(?<=[a-z0-9] )(?<![a-z0-9]{2} ) *(?=[a-z0-9](?![a-z0-9]))",
+        r"(?<=  ) *",
+    ]
+    vowels = [f"(?<=[{_COLUMNS[vowel]}][{ext}])[{ext}]*(?=[{_KANA}])"
+              for vowel, ext in _EXTENSIONS.items()]
+    # The consumed character picks its group with a one-character lookbehind, so a common
+    # letter such as あ is not tried against every rule.
+    groups = [
+        "(?<=[ ー~])(?:" + "|".join(spaces) + ")",
+        "(?<=っ)",
+        f"(?<=[{_JA}]w)w*(?=[{_JA}])",
+        f"(?<=[{_KANA}]笑)(?=[{_KANA}])(?![わいうえおっ])",
+        "(?<=[あうえお])(?:" + "|".join(vowels) + ")",
+    ]
+    return "[ ー~っw笑あうえお](?:" + "|".join(groups) + ")"
+
+
+_GAPS_RE = re.compile(_gap_rules())
+# Repeated letters (fuuuck, しねええ); digits keep their runs. (A KATAKANA_LONG is never
+# doubled: two marks in a row stay plain ー.)
 _REPEAT_RE = re.compile(r"(?<=([^\W\d_]))\1+")
 
 
@@ -204,42 +333,49 @@ class Views:
 
 
 def _base_view(text: str) -> str:
-    base = text.translate(_BASE_TABLE)
+    base = _prepare(text).translate(_BASE_TABLE)
     if "\u3099" in base or "\u309a" in base:
         base = _compose_marks(base)
     return base
 
 
+# A bracketed group that is a kaomoji ((^o^), (´・ω・`)) or a laughter or emotion mark ((笑),
+# (汗)): blanked out, so that it separates like a symbol instead of adding letters.
+_BRACKETED_RE = re.compile(r"\([^()\ue000]{1,15}\)")
+_EMOTION_MARKS = frozenset("笑汗泣怒爆涙")
+_WORD_CHARS_RE = re.compile("[0-9\u3041-\u3096\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _blank_kaomoji(match: re.Match[str]) -> str:
+    group = match.group()
+    inside = group[1:-1]
+    if inside in _EMOTION_MARKS or (
+            not _WORD_CHARS_RE.search(inside)
+            and sum(c.isascii() and c.isalpha() for c in inside) <= 2
+            and any(not c.isalnum() and not c.isspace() for c in inside)):
+        return " " * len(group)
+    return group
+
+
+def _lettered(base: str) -> str:
+    """The match view before its deletions: same length as the base view."""
+    if "(" in base:
+        base = _BRACKETED_RE.sub(_blank_kaomoji, base)
+    text = _LEET_TOKEN_RE.sub(_unleet, base)
+    if "ー" in text:
+        text = _KANA_LONG_RE.sub(_kana_long, text)
+    return text.translate(_SEPARATOR_TABLE)
+
+
 def _gapped_view(base: str) -> str:
     """The match view before repeated letters are collapsed."""
-    return _GAPS_RE.sub("", _LEET_TOKEN_RE.sub(_unleet, base).translate(_SEPARATOR_TABLE))
+    return _GAPS_RE.sub("", _lettered(base))
 
 
 def views(text: str) -> Views:
     """Both views of a text, fast (C-level passes only)."""
     base = _base_view(text)
     return Views(base, _REPEAT_RE.sub("", _gapped_view(base)))
-
-
-_PLAIN_NOISE_RE = re.compile(r"[ー~〜]+")
-
-
-# In a base view every space is " " (see `base_char`); for joined texts, the spaces at either
-# end of each text (next to a sentinel) go as `str.split` would drop them.
-_EDGE_SPACES_RE = re.compile(f"^ +| +$| +(?={SENTINEL})|(?<={SENTINEL}) +")
-_SPACE_RUN_RE = re.compile(" {2,}")
-
-
-def _plain_of_base(base: str) -> str:
-    """`plain_form` of a base view whose ends carry no space."""
-    return _REPEAT_RE.sub("", _PLAIN_NOISE_RE.sub("", _SPACE_RUN_RE.sub(" ", base)))
-
-
-def plain_form(text: str) -> str:
-    """The base view with whitespace squeezed, long-vowel marks dropped and repeated letters
-    collapsed, but punctuation and symbols kept: two spellings share a plain form when they
-    differ only in width, script, case, spacing or stretching, not in inserted separators."""
-    return _plain_of_base(_base_view(text).strip(" "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +480,7 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     starts: list[int] = []
     ends: list[int] = []
     table = _BASE_TABLE
-    for index, ch in enumerate(text):
+    for index, ch in enumerate(_prepare(text)):
         mapped = table[ord(ch)]
         if mapped:
             pieces.append(mapped)
@@ -355,8 +491,7 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     if "\u3099" in base.text or "\u309a" in base.text:
         base = _track_sub(base, _COMPOSE_RE, _compose)
     # The substitution and the separator table keep every length, so the map carries over.
-    mapped_text = _LEET_TOKEN_RE.sub(_unleet, base.text).translate(_SEPARATOR_TABLE)
-    match = Tracked(mapped_text, base.starts, base.ends, base.runs)
+    match = Tracked(_lettered(base.text), base.starts, base.ends, base.runs)
     match = _track_sub(match, _GAPS_RE)
     match = _track_sub(match, _REPEAT_RE, absorb=True)
     return base, match
@@ -368,12 +503,30 @@ class TermForm(NamedTuple):
     Attributes:
         match: the term's match view, without spaces at either end (the matcher's key).
         runs: for each character of `match`, how many times the term repeats it.
-        plain: the term's `plain_form`.
+        gaps: the positions `i` of `match` after which the term as written has characters the
+            match view dropped (the っ of ぶっ殺す): a text may have them there too.
     """
 
     match: str
     runs: tuple[int, ...]
-    plain: str
+    gaps: tuple[int, ...]
+
+
+_EXTENSION_OF = {kana: _EXTENSIONS.get(vowel, "")
+                 for vowel, column in _COLUMNS.items() for kana in column}
+
+
+def _without_trailing_stretch(form: TermForm) -> TermForm:
+    """A term's key does not end in a vowel stretching the kana before it (しよう → しよ,
+    うぜえ → うぜ): inside a post the match view drops such a vowel whenever more text follows
+    (しようかな → しよかな), so the key must match either way."""
+    key, runs, gaps = form
+    end = len(key)
+    while end > 2 and key[end - 1] in _EXTENSION_OF.get(key[end - 2], ""):
+        end -= 1
+    if end == len(key):
+        return form
+    return TermForm(key[:end], runs[:end], tuple(g for g in gaps if g < end - 1))
 
 
 def term_form(term: str) -> TermForm:
@@ -382,15 +535,19 @@ def term_form(term: str) -> TermForm:
     text = match.text
     left = len(text) - len(text.lstrip(" "))
     right = len(text.rstrip(" "))
-    return TermForm(text[left:right], tuple(match.runs[left:right]), plain_form(term))
+    gaps = tuple(i - left for i in range(left, right - 1)
+                 if any(not invisible(c) and c not in VOICED_MARKS_ANY
+                        for c in term[match.ends[i]:match.starts[i + 1]]))
+    return _without_trailing_stretch(
+        TermForm(text[left:right], tuple(match.runs[left:right]), gaps))
 
 
 def term_forms(terms: Sequence[str]) -> list[TermForm]:
     """`term_form` of every term, in a few C-level passes over all of them joined.
 
-    Only a term with a repeated letter (whose runs need counting) or one that contains
-    `SENTINEL` takes the tracking path, so a 100,000-entry list normalizes in a fraction of a
-    second.
+    Only a term that loses characters in the match view (a repeated letter, whose runs need
+    counting, a gap, a space at an edge) or one that contains `SENTINEL` takes the tracking
+    path, so a 100,000-entry list normalizes in a fraction of a second.
     """
     forms: list[TermForm | None] = [None] * len(terms)
     batch = [i for i, term in enumerate(terms) if SENTINEL not in term]
@@ -398,11 +555,9 @@ def term_forms(terms: Sequence[str]) -> list[TermForm]:
         base = _base_view(SENTINEL.join(terms[i] for i in batch))
         gapped = _gapped_view(base)
         collapsed = _REPEAT_RE.sub("", gapped).split(SENTINEL)
-        plains = _plain_of_base(_EDGE_SPACES_RE.sub("", base)).split(SENTINEL)
-        for i, before, view, plain in zip(batch, gapped.split(SENTINEL), collapsed, plains,
-                                          strict=True):
-            if len(view) == len(before):  # no repeated letter collapsed: every run is 1
-                key = view.strip(" ")
-                forms[i] = TermForm(key, (1,) * len(key), plain)
+        for i, before, view in zip(batch, base.split(SENTINEL), collapsed, strict=True):
+            # Nothing dropped, so no gap and every run is 1 (a key keeps no edge space).
+            if len(view) == len(before) and view.strip(" ") == view:
+                forms[i] = _without_trailing_stretch(TermForm(view, (1,) * len(view), ()))
     return [form if form is not None else term_form(term)
             for form, term in zip(forms, terms, strict=True)]

@@ -22,9 +22,11 @@ from typing import Literal, NamedTuple, cast
 import msgspec
 
 from pipeline.errors import WordlistError
-from pipeline.text.normalize import term_forms
+from pipeline.text.evidence import Condition
+from pipeline.text.normalize import normalize, term_forms
+from pipeline.text.rules import Rule, pattern_name, split_alternatives
 
-EntryMode = Literal["ng", "watch", "allow"]
+EntryMode = Literal["ng", "watch", "allow", "part"]
 MODES: frozenset[str] = frozenset({"ng", "watch", "allow"})
 REQUIRED_COLUMNS = ("term", "mode", "category")
 _CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -41,21 +43,28 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
         normalized: the term after `normalize`, what the matcher looks for.
         runs: for each character of `normalized`, how many times the term repeats it (a text
             must repeat it at least as often: "butt" does not fire on "but").
-        plain: the term's `plain_form`; an allow entry counts only where the text has it.
+        gaps: positions of `normalized` after which the term as written has a gap (see
+            `pipeline.text.evidence.deliberate`).
         latin: whether the term is Latin-script and so matches only as a whole word.
+        context: an allow entry's conditions on its surroundings (`pipeline.text.evidence`).
     """
 
     term: str
     normalized: str
     runs: tuple[int, ...]
-    plain: str
+    gaps: tuple[int, ...]
     mode: EntryMode
     category: str
     sites: frozenset[str] | None
     priority: int | None
     latin: bool
+    context: tuple[Condition, ...]
     path: str
     line: int
+    #: For a part of a rule (mode `part`): the rule's index in `Wordlist.rules`, and which
+    #: cell (0: term, 1: near) it is an alternative of.
+    rule: int = -1
+    side: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,9 @@ class Wordlist:
     version: str
     files: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    #: Rules with context, and the term alternatives of their parts as entries of mode `part`.
+    rules: tuple[Rule, ...] = field(default=())
+    parts: tuple[Entry, ...] = field(default=())
 
     def count(self, mode: str) -> int:
         """How many entries have this mode."""
@@ -93,19 +105,24 @@ class _Columns(NamedTuple):
     category: int
     sites: int | None
     priority: int | None
+    context: int | None
+    near: int | None
+    within: int | None
     #: Categories already checked in this file (a list has a handful, used on every line).
     categories: set[str]
 
     @property
     def layout(self) -> _Layout:
         """What a line's parse depends on besides its text."""
-        return self.width, self.term, self.mode, self.category, self.sites, self.priority
+        return (self.width, self.term, self.mode, self.category, self.sites, self.priority,
+                self.context, self.near, self.within)
 
     @classmethod
     def of(cls, header: dict[str, int]) -> _Columns:
         """From a header that `_parse_header` accepted (the required columns are there)."""
         return cls(len(header), header["term"], header["mode"], header["category"],
-                   header.get("sites"), header.get("priority"), set())
+                   header.get("sites"), header.get("priority"), header.get("context"),
+                   header.get("near"), header.get("within"), set())
 
 
 def _parse_header(path: str, lineno: int, line: str) -> dict[str, int]:
@@ -135,6 +152,42 @@ class _Row(msgspec.Struct, gc=False):
     category: str
     sites: frozenset[str] | None
     priority: int | None
+    context: tuple[Condition, ...]
+
+
+# Longest prefix first: "before!=" before "before=".
+_CONTEXT_KINDS = {"before!=": "!before", "after!=": "!after", "before=": "before",
+                  "after=": "after"}
+
+
+def parse_context(cell: str) -> tuple[Condition, ...]:
+    """The conditions of a `context` cell: space-separated `word`, `before=CHARS`,
+    `before!=CHARS`, `after=CHARS`, `after!=CHARS`; CHARS are written like terms (any width or
+    script) and `_` stands for a separator or the edge of the text.
+
+    Raises:
+        ValueError: with the reason, for a condition that cannot be read.
+    """
+    conditions: list[Condition] = []
+    for token in cell.split():
+        if token == "word":
+            conditions.append(("word", ""))
+            continue
+        kind = next((k for k in _CONTEXT_KINDS if token.startswith(k)), None)
+        if kind is None:
+            raise ValueError(f"context {token!r} is not word, before=, before!=, after= "
+                             "or after!=")
+        chars = token[len(kind):]
+        if not chars:
+            raise ValueError(f"context {token!r} names no characters")
+        folded = ""
+        for ch in chars:
+            form = " " if ch == "_" else normalize(ch)
+            if len(form) != 1:
+                raise ValueError(f"context character {ch!r} does not normalize to one letter")
+            folded += form
+        conditions.append((_CONTEXT_KINDS[kind], folded))
+    return tuple(conditions)
 
 
 def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
@@ -142,6 +195,14 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
     if len(cells) > columns.width:
         raise WordlistError(
             path, lineno, f"{len(cells)} columns but the header has {columns.width}"
+        )
+    needed = max(columns.term, columns.mode, columns.category) + 1
+    if len(cells) < needed:
+        names = [name for name, at in (("term", columns.term), ("mode", columns.mode),
+                                       ("category", columns.category)) if at >= len(cells)]
+        raise WordlistError(
+            path, lineno, f"{len(cells)} column(s), but the header puts {', '.join(names)} in "
+            f"column {needed}; separate the columns with tabs"
         )
     cells += [""] * (columns.width - len(cells))
     term = cells[columns.term].strip()
@@ -177,27 +238,74 @@ def _parse_row(path: str, lineno: int, line: str, columns: _Columns) -> _Row:
             ) from None
         if not 0 <= priority <= 100:
             raise WordlistError(path, lineno, f"priority {priority} is outside 0-100")
+    context: tuple[Condition, ...] = ()
+    if columns.context is not None and cells[columns.context].strip():
+        try:
+            context = parse_context(cells[columns.context])
+        except ValueError as exc:
+            raise WordlistError(path, lineno, str(exc)) from None
     columns.categories.add(category)
-    return _Row(lineno, term, mode, category, sites, priority)  # type: ignore[arg-type]
+    return _Row(lineno, term, mode, category, sites, priority,  # type: ignore[arg-type]
+                context)
+
+
+_MAX_WITHIN = 200
+
+
+def _parse_rule(path: str, lineno: int, line: str, columns: _Columns) -> Rule:
+    """A rule line (its `near` cell is filled in); the other cells are checked as for terms."""
+    row = _parse_row(path, lineno, line, columns)
+    cells = line.split("\t") + [""] * columns.width
+    if row.mode not in ("ng", "watch"):
+        raise WordlistError(path, lineno, f"a rule's mode must be ng or watch, not {row.mode}")
+    if row.context:
+        raise WordlistError(path, lineno, "a rule takes no context (its near cell is one)")
+    within_cell = cells[columns.within].strip() if columns.within is not None else ""
+    if not within_cell:
+        raise WordlistError(path, lineno, "a rule (near) needs a within: the most characters "
+                            "between its two parts")
+    try:
+        within = int(within_cell)
+    except ValueError:
+        raise WordlistError(path, lineno, f"within {within_cell!r} is not an integer") from None
+    if not 0 <= within <= _MAX_WITHIN:
+        raise WordlistError(path, lineno, f"within {within} is outside 0-{_MAX_WITHIN}")
+    near_cell = cells[columns.near].strip()  # type: ignore[index]
+    try:
+        left, right = split_alternatives(row.term), split_alternatives(near_cell)
+    except ValueError as exc:
+        raise WordlistError(path, lineno, str(exc)) from None
+    return Rule(f"{row.term} & {near_cell}", left, right, within, row.mode, row.category,
+                row.sites, row.priority, path, lineno)
+
+
+def _rule_parts(rules: list[Rule], offset: int) -> list[Entry]:
+    """The term alternatives of rules, as entries of mode `part` (patterns are not entries).
+
+    Raises:
+        WordlistError: an alternative that normalizes to nothing.
+    """
+    wanted = [(i, side, alt) for i, rule in enumerate(rules)
+              for side, cell in enumerate((rule.left, rule.right)) for alt in cell
+              if pattern_name(alt) is None]
+    parts: list[Entry] = []
+    for (i, side, alt), form in zip(wanted, term_forms([alt for _, _, alt in wanted]),
+                                    strict=True):
+        rule = rules[i]
+        if not form.match:
+            raise WordlistError(rule.path, rule.line,
+                                f"rule part {alt!r} is empty after normalization")
+        parts.append(Entry(alt, form.match, form.runs, form.gaps, "part", rule.category,
+                           rule.sites, None, is_latin_term(form.match), (), rule.path,
+                           rule.line, offset + i, side))
+    return parts
 
 
 #: What a data line parses to: every field of its `Entry` but the place (path, line).
-_Parsed = tuple[str, str, tuple[int, ...], str, EntryMode, str, frozenset[str] | None,
-                int | None, bool]
+_Parsed = tuple[str, str, tuple[int, ...], tuple[int, ...], EntryMode, str,
+                frozenset[str] | None, int | None, bool, tuple[Condition, ...]]
 #: What the data lines of a layout parsed to, by line text.
 _Lines = dict[_Layout, dict[str, _Parsed]]
-
-#: The lines of the last successful load and what they parsed to. Parsing and normalization
-#: are pure functions of the line and the column layout, so a reload parses and normalizes
-#: only the lines that changed. Replaced whole after each load, so it never outgrows the lists.
-_LINES: _Lines = {}
-
-
-def clear_parse_cache() -> None:
-    """Forget the lines of the last load (benchmarks measure a load from nothing with it)."""
-    global _LINES
-    _LINES = {}
-
 
 def _normalized(path: str, rows: list[_Row]) -> list[_Parsed]:
     """What each new row parses to; the rows' terms are normalized together.
@@ -209,8 +317,8 @@ def _normalized(path: str, rows: list[_Row]) -> list[_Parsed]:
     for row, form in zip(rows, term_forms([row.term for row in rows]), strict=True):
         if not form.match:
             raise WordlistError(path, row.line, f"term {row.term!r} is empty after normalization")
-        parsed.append((row.term, form.match, form.runs, form.plain, row.mode, row.category,
-                       row.sites, row.priority, is_latin_term(form.match)))
+        parsed.append((row.term, form.match, form.runs, form.gaps, row.mode, row.category,
+                       row.sites, row.priority, is_latin_term(form.match), row.context))
     return parsed
 
 
@@ -219,12 +327,13 @@ def _is_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
-def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], bytes]:
-    """Parse one TSV file into entries; also return its raw bytes for versioning.
+def parse_file(path: Path, seen: _Lines | None = None, known: _Lines | None = None
+               ) -> tuple[list[Entry], list[Rule], bytes]:
+    """Parse one TSV file into entries and rules; also return its raw bytes for versioning.
 
-    Lines that the last load parsed are taken from it, looked up all at once; only the others
-    go through the Python-level parsing. `seen`, when given, receives what every data line of
-    this file parsed to.
+    Lines found in `known` (what the lines of the last load parsed to) are taken from it,
+    looked up all at once; only the others go through the Python-level parsing. `seen`, when
+    given, receives what every data line of this file parsed to.
 
     Raises:
         WordlistError: on the first bad line, naming file, line and reason.
@@ -247,10 +356,19 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
     first = header + 2  # the line number of body[0]
     body = lines[header + 1:]
     # What each line parsed to at the last load; None for a new line, blank line or comment.
-    found: list[_Parsed | None] = list(map(_LINES.get(columns.layout, {}).get, body))
+    found: list[_Parsed | None] = list(map((known or {}).get(columns.layout, {}).get, body))
+    rules: list[Rule] = []
+    rule_lines: set[int] = set()
+    if columns.near is not None:  # only files with a near column hold rules
+        for i, line in enumerate(body):
+            cells = line.split("\t")
+            if (not _is_comment(line) and len(cells) > columns.near
+                    and cells[columns.near].strip()):
+                rules.append(_parse_rule(name, first + i, line, columns))
+                rule_lines.add(i)
     rows: list[_Row] = []
     for i in [i for i, parsed in enumerate(found) if parsed is None]:
-        if _is_comment(body[i]):
+        if _is_comment(body[i]) or i in rule_lines:
             continue
         try:
             rows.append(_parse_row(name, first + i, body[i], columns))
@@ -265,7 +383,7 @@ def parse_file(path: Path, seen: _Lines | None = None) -> tuple[list[Entry], byt
         seen.setdefault(columns.layout, {}).update(
             zip(compress(body, found), parses, strict=True))
     return [Entry(*parsed, name, lineno) for lineno, parsed
-            in zip(compress(count(first), found), parses, strict=True)], raw
+            in zip(compress(count(first), found), parses, strict=True)], rules, raw
 
 
 def list_files(directory: Path) -> list[Path]:
@@ -278,37 +396,69 @@ def list_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_wordlists(directory: Path) -> Wordlist:
-    """Load and validate every `*.tsv` list under a directory.
+class WordlistLoader:
+    """Loads list directories, remembering what each line of its last successful load parsed
+    to. Parsing and normalization are pure functions of the line and the column layout, so a
+    reload parses and normalizes only the lines that changed. The memory is replaced whole
+    after each load, so it never outgrows the lists; a failed load leaves it as it was.
+
+    A worker keeps one loader for its start-up load and its hot reloads; a dry run gives the
+    active and the candidate lists a loader each, so neither evicts the other's lines.
+    """
+
+    def __init__(self) -> None:
+        self._lines: _Lines = {}
+
+    def forget(self) -> None:
+        """Forget the last load (the benchmarks measure a load from nothing with it)."""
+        self._lines = {}
+
+    def load(self, directory: Path) -> Wordlist:
+        """Load and validate every `*.tsv` list under a directory.
+
+        Raises:
+            WordlistError: the first problem found; nothing is returned, so a caller that
+                holds a good list keeps it.
+        """
+        digest = hashlib.sha256()
+        entries: list[Entry] = []
+        rules: list[Rule] = []
+        parts: list[Entry] = []
+        files = list_files(directory)
+        seen: _Lines = {}
+        for path in files:
+            file_entries, file_rules, raw = parse_file(path, seen, self._lines)
+            entries.extend(file_entries)
+            parts.extend(_rule_parts(file_rules, len(rules)))
+            rules.extend(file_rules)
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
+        self._lines = seen
+        warnings = _find_duplicates(entries) + _find_dead_entries(entries)
+        return Wordlist(
+            entries=tuple(entries),
+            version=digest.hexdigest()[:12],
+            files=tuple(str(p) for p in files),
+            warnings=tuple(warnings),
+            rules=tuple(rules),
+            parts=tuple(parts),
+        )
+
+
+def load_wordlists(directory: Path, loader: WordlistLoader | None = None) -> Wordlist:
+    """Load and validate every `*.tsv` list under a directory, with `loader`'s memory of its
+    last load if given (see `WordlistLoader`).
 
     Raises:
-        WordlistError: the first problem found; nothing is returned, so a caller that holds a
-            good list keeps it.
+        WordlistError: the first problem found, naming file, line and reason.
     """
-    global _LINES
-    digest = hashlib.sha256()
-    entries: list[Entry] = []
-    files = list_files(directory)
-    seen: _Lines = {}
-    for path in files:
-        file_entries, raw = parse_file(path, seen)
-        entries.extend(file_entries)
-        digest.update(str(path.relative_to(directory)).encode() + b"\0" + raw + b"\0")
-    _LINES = seen
-    warnings = _find_duplicates(entries) + _find_dead_entries(entries)
-    return Wordlist(
-        entries=tuple(entries),
-        version=digest.hexdigest()[:12],
-        files=tuple(str(p) for p in files),
-        warnings=tuple(warnings),
-    )
+    return (loader if loader is not None else WordlistLoader()).load(directory)
 
 
 def _find_dead_entries(entries: list[Entry]) -> list[str]:
     """Entries that can never fire, and entries so short they will fire everywhere."""
     allows: dict[str, list[Entry]] = {}
     for entry in entries:
-        if entry.mode == "allow":
+        if entry.mode == "allow" and not entry.context:
             allows.setdefault(entry.normalized, []).append(entry)
     warnings: list[str] = []
     for entry in entries:
@@ -333,6 +483,8 @@ def _find_duplicates(entries: list[Entry]) -> list[str]:
     if len(set(map(attrgetter("normalized"), entries))) == len(entries):
         return []  # no two entries share a term: the usual case, checked at C level
     seen: dict[tuple[str, str, str, frozenset[str] | None], Entry] = {}
+    # The first ng/watch entry of each normalized term and sites, to spot a conflict.
+    firsts: dict[tuple[str, frozenset[str] | None], Entry] = {}
     warnings: list[str] = []
     for entry in entries:
         key = (entry.normalized, entry.mode, entry.category, entry.sites)
@@ -342,6 +494,15 @@ def _find_duplicates(entries: list[Entry]) -> list[str]:
                 f"{entry.path}:{entry.line}: duplicate of {first.path}:{first.line} "
                 f"({entry.term!r} normalizes to the same {entry.mode} entry)"
             )
-        else:
-            seen[key] = entry
+            continue
+        seen[key] = entry
+        if entry.mode == "allow":
+            continue
+        other = firsts.setdefault((entry.normalized, entry.sites), entry)
+        if other is not entry:
+            warnings.append(
+                f"{entry.path}:{entry.line}: {entry.term!r} ({entry.mode}, {entry.category}) "
+                f"normalizes like {other.path}:{other.line} {other.term!r} ({other.mode}, "
+                f"{other.category}); a post gets both hits, so the stricter mode wins"
+            )
     return warnings

@@ -13,6 +13,7 @@ import msgspec
 
 from pipeline.config import Config
 from pipeline.contract.messages import Action, ReviewItem
+from pipeline.enforcer.demo import Enforcement
 from pipeline.filter.service import build_core, stop_on_signals
 from pipeline.filter.worker import FilterWorker
 from pipeline.kafka.admin import ensure_topics, topic_names
@@ -79,7 +80,7 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
     await ensure_topics(config)
     _say(f"   topics: {', '.join(topic_names(config))} ({t.partitions} partitions each)")
 
-    records = generate(posts)
+    records = generate(posts, offenders=8)  # repeat offenders walk the enforcer's ladder
     kinds = collections.Counter(r.kind for r in records)
     topic_of = {"posts": t.posts, "reports": t.reports}
     await produce(broker.bootstrap_servers,
@@ -104,6 +105,8 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
     stop_on_signals(stop)
     workers = [FilterWorker(config, core, metrics) for _ in range(n_workers)]
     tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    enforcement = Enforcement(config, metrics.registry, metrics.loop, stop)
+    tasks.append(enforcement.task)
     started = time.perf_counter()
     inputs = [t.posts, t.reports]
     deadline = time.monotonic() + 120
@@ -126,12 +129,13 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
          f"commit: {len(records) / max(busy, 1e-9):,.0f} records/s")
 
     await _summarize(config, broker.bootstrap_servers, metrics)
+    enforced = await enforcement.report(_say)
     from pipeline.console.demo import start_demo_console
 
     console = await start_demo_console(config, metrics.registry, metrics.loop)
     cases = await console.wait_ingested()
-    _say(f"\n9. patrol console: {console.url}  ({cases} cases in its queues)\n"
-         f"   log in as {console.username!r} with password {console.password!r} (demo only)"
+    _say(f"\n10. patrol console: {console.url}  ({cases} cases in its queues)\n"
+         f"    log in as {console.username!r} with password {console.password!r} (demo only)"
          + ("" if keep_running else "; run with --keep-running to keep it up"))
     if metrics_url:
         _say(f"\n/metrics: {metrics_url}")
@@ -141,7 +145,7 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
     stop.set()
     await asyncio.gather(*tasks)
     await console.stop()
-    return 0
+    return 0 if enforced else 1
 
 
 async def _summarize(config: Config, bootstrap: str, metrics: Metrics) -> None:
@@ -153,8 +157,9 @@ async def _summarize(config: Config, bootstrap: str, metrics: Metrics) -> None:
         _say(f"   {outcome:<8} {value:>7,.0f}")
 
     actions = await read_all(bootstrap, [t.actions])
-    decoded = [msgspec.json.decode(r.value or b"", type=Action) for r in actions]
-    _say(f"\n5. {len(decoded)} actions on {t.actions}, for example:")
+    decoded = [a for a in (msgspec.json.decode(r.value or b"", type=Action) for r in actions)
+               if a.source == "auto"]  # the enforcer's come in step 9
+    _say(f"\n5. {len(decoded)} automatic actions on {t.actions}, for example:")
     for action in decoded[:3]:
         _say(f"   {action.action} {action.site_id}:{action.user_id} post {action.post_id} "
              f"({action.reason})")

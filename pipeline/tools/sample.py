@@ -75,6 +75,21 @@ _HIT_EN = [
     "I want to die",
     "i will kill you",
 ]
+#: NG posts by category, for the repeat offenders who walk the enforcer's ladder.
+_OFFENCES = {
+    "abuse": ["お前ほんとに しね", "ｼﾈよ雑魚", "FUCK this game"],
+    "crime": ["殺すぞまじで", "i will kill you"],
+    "sexual": ["援交募集", "パパ活しませんか？お小遣いあげる"],
+}
+#: What each repeat offender posts, in order; offenders take these profiles in turn. With the
+#: default ladder they reach: warn, suspend-1d / warn, suspend-1d, suspend-7d / warn,
+#: suspend-7d, expel / warn, suspend-1d, suspend-7d.
+OFFENDER_PROFILES = (
+    ("abuse", "abuse", "abuse", "abuse"),
+    ("abuse", "abuse", "crime", "crime"),
+    ("crime", "crime", "crime"),
+    ("sexual", "abuse", "sexual", "crime"),
+)
 _REPORT_CATEGORIES = ["violating_post", "operation", "penalty", "other", "advertising"]
 
 
@@ -118,13 +133,15 @@ def malformed_records(site_id: str = "site-01") -> list[SampleRecord]:
 def generate(
     n_posts: int, *, seed: int = 20261123, hit_ratio: float = 0.06, report_ratio: float = 0.02,
     english_ratio: float = 0.2, sites: int = 3, users: int = 500, malformed: bool = True,
-    tricky_ratio: float = 0.25,
+    tricky_ratio: float = 0.25, offenders: int = 0,
 ) -> list[SampleRecord]:
     """A reproducible stream of posts, reports and (optionally) malformed records.
 
     `tricky_ratio` is the share of clean Japanese posts that look risky (allow phrases,
     phone-like numbers); the demo keeps it high to show them, benchmarks use a realistic few
-    percent.
+    percent. `offenders` adds that many repeat offenders (users `x0000`, …) whose NG posts,
+    spread through the stream, walk the enforcer's ladder (`OFFENDER_PROFILES`); the rest of
+    the stream is the same with or without them.
     """
     rng = random.Random(seed)
     records: list[SampleRecord] = []
@@ -156,8 +173,27 @@ def generate(
                 post_text=text, post_user_id=user_id,
             )
             records.append(SampleRecord("reports", key, encoder.encode(report), "report"))
+    if offenders:
+        _add_offenders(records, offenders, sites, random.Random(seed + 1))
     if malformed:
         bad = malformed_records()
         for index, record in enumerate(bad):
             records.insert((index + 1) * len(records) // (len(bad) + 1), record)
     return records
+
+
+def _add_offenders(records: list[SampleRecord], offenders: int, sites: int,
+                   rng: random.Random) -> None:
+    """Insert the repeat offenders' NG posts at spread positions, each user's in order."""
+    posts: list[SampleRecord] = []
+    for i in range(offenders):
+        site_id, user_id = f"site-{i % sites + 1:02d}", f"x{i:04d}"
+        for k, category in enumerate(OFFENDER_PROFILES[i % len(OFFENDER_PROFILES)]):
+            post = Post(post_id=f"x{i:04d}-{k}", site_id=site_id, user_id=user_id,
+                        text=rng.choice(_OFFENCES[category]),
+                        created_at=f"2026-11-23T12:{k:02d}:{i % 60:02d}Z")
+            posts.append(SampleRecord("posts", f"{site_id}:{user_id}".encode(),
+                                      encoder.encode(post), "hit"))
+    step = max(1, len(records) // (len(posts) + 1))
+    for n, record in enumerate(posts):
+        records.insert(min(len(records), (n + 1) * step + n), record)

@@ -38,14 +38,16 @@ def fresh_config(bootstrap_servers: str, **worker: object) -> Config:
     topics = msgspec.structs.replace(
         base.topics, posts=prefix + "posts", reports=prefix + "reports",
         review_prefix=prefix + "review.", decisions=prefix + "decisions",
-        violations=prefix + "violations", actions=prefix + "actions", partitions=4,
+        violations=prefix + "violations", actions=prefix + "actions",
+        ledger=prefix + "ledger", partitions=4,
     )
     kafka = msgspec.structs.replace(
         base.kafka, bootstrap_servers=bootstrap_servers, group_id=prefix + "group",
         session_timeout_ms=6000, heartbeat_interval_ms=1000,
     )
+    enforcer = msgspec.structs.replace(base.enforcer, group_id=prefix + "enforcer")
     return msgspec.structs.replace(
-        base, topics=topics, kafka=kafka,
+        base, topics=topics, kafka=kafka, enforcer=enforcer,
         worker=msgspec.structs.replace(base.worker, **worker),
         wordlists=msgspec.structs.replace(base.wordlists, dir=str(ROOT / "wordlists")),
         metrics=msgspec.structs.replace(base.metrics, port=0),

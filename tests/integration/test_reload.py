@@ -79,7 +79,7 @@ async def test_hot_reload_swaps_lists_without_dropping_records(
         # 2. Add it as NG while the worker runs: the next posts are acted on, stamped with the
         #    new version, and nothing before or after is dropped.
         with (lists / "ja.tsv").open("a", encoding="utf-8") as fh:
-            fh.write("ぴよぴよ\tng\tabuse\ttest entry\n")
+            fh.write("ぴよぴよ\tng\tabuse\t\ttest entry\n")  # term mode category context note
         await _wait_for(metrics, "ok", 1)
         second_version = worker.core.version
         assert second_version != first_version

@@ -22,7 +22,13 @@ from pipeline.kafka.topicio import Record, committed_total, produce, read_all, w
 from pipeline.telemetry.metrics import Metrics
 from pipeline.tools.sample import generate, malformed_records
 from tests.integration.conftest import fresh_config, start_worker
-from tests.integration.helpers import expected_ids, produce_sample, read_ids, uncovered_commits
+from tests.integration.helpers import (
+    expected_ids,
+    output_topics,
+    produce_sample,
+    read_ids,
+    uncovered_commits,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -54,6 +60,17 @@ async def test_stream_yields_exactly_the_expected_outputs(broker: EmbeddedBroker
     assert set(got) == set(want)
     for topic, ids in want.items():
         assert sorted(got[topic]) == sorted(ids), topic  # exactly once on a clean run
+    # Independent of the core: the sample's posts are written by hand to hit or to stay clean
+    # (risky-looking clean ones included), and every report yields a review item.
+    outputs = await read_all(config.kafka.bootstrap_servers, output_topics(config))
+    with_outputs = {msgspec.json.decode(r.value or b"")["post_id"] for r in outputs
+                    if r.topic != config.topics.review(config.policy.reports_queue)}
+    for record in records:
+        if record.kind in ("hit", "clean"):
+            post_id = msgspec.json.decode(record.value)["post_id"]
+            assert (post_id in with_outputs) == (record.kind == "hit"), record.value.decode()
+    reports = sum(1 for r in records if r.kind == "report")
+    assert len(got[config.topics.review(config.policy.reports_queue)]) == reports
     # A hand-checked case, independent of the core: post "お前しね" is deleted by id.
     hand = Post("hand-1", "site-09", "u1", "お前しね", "2026-11-23T00:00:00Z")
     await produce(config.kafka.bootstrap_servers,

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import Config, effective, load_config, parse_bool
 from pipeline.errors import ConfigError
+from pipeline.kafka.admin import failures
 from pipeline.kafka.clients import check_codec, kafka_client_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +189,40 @@ def test_an_output_codec_without_its_library_is_a_config_error(
     with pytest.raises(ConfigError, match=r"kafka\.compression_type: 'zstd' needs"):
         check_codec(config)
     check_codec(load_config(environ={"MIMAMORI_KAFKA_COMPRESSION_TYPE": "gzip"}))
+
+
+@pytest.mark.parametrize(("errors", "expected"), [
+    ([("a", 0, None), ("b", 36, "Topic 'b' already exists.")],
+     {"b": "TopicAlreadyExistsError: Topic 'b' already exists."}),
+    ([("c", 38)], {"c": "InvalidReplicationFactorError"}),  # CreateTopics v0: no message
+    ([], {}),
+])
+def test_refused_topics_are_reported_by_name(errors: list[tuple[object, ...]],
+                                             expected: dict[str, str]) -> None:
+    assert failures(errors) == expected
+
+
+@pytest.mark.parametrize(("env", "toml", "flags", "message"), [
+    ({"MIMAMORI_KAFKA_SASL_PASSWORD": "x", "MIMAMORI_KAFKA_SASL_PASSWORD_FILE": __file__}, "",
+     {}, "MIMAMORI_KAFKA_SASL_PASSWORD_FILE: kafka.sasl_password is set too; set one, not both"),
+    ({}, "[worker]\nmax_record_bytes = 600000\n", {},
+     "c.toml: [worker] max_record_bytes: 600000 bytes leave no room in "
+     "kafka.max_request_size_bytes (1048576) for the outputs that echo a record; keep it at "
+     "most half of that"),
+    ({"MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE": "maybe"}, "", {},
+     "MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE='maybe': expected true/false, yes/no, on/off or 1/0"),
+    ({"MIMAMORI_KAFKA_LINGER_MS": "5"}, "[kafka]\nlinger_ms = 3\n", {"kafka": {"linger_ms": -1}},
+     "command-line flag for kafka.linger_ms: Expected `int` >= 0"),
+    ({}, "[kafka]\nlinger_ms = -3\n", {}, "c.toml: [kafka] linger_ms: Expected `int` >= 0"),
+    ({}, "[policy]\nurgent_queue = 3\n", {}, "c.toml: [policy] urgent_queue: Expected `str`, "
+     "got `int`"),
+    ({}, "kafka = 3\n", {}, "c.toml: kafka: Expected `object`, got `int`"),
+])
+def test_config_errors_say_where_and_what(tmp_path: Path, env: dict[str, str], toml: str,
+                                          flags: dict[str, dict[str, object]],
+                                          message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ=env, overrides=flags)
+    assert str(info.value).replace(f"{tmp_path}/", "") == message

@@ -22,7 +22,7 @@ def compose() -> dict[str, dict[str, dict[str, object]]]:
 
 def test_compose_services_and_pinned_images() -> None:
     services = compose()["services"]
-    assert {"kafka", "topic-init", "worker", "prometheus", "grafana"} <= set(services)
+    assert {"kafka", "topic-init", "worker", "enforcer", "prometheus", "grafana"} <= set(services)
     for name, service in services.items():
         image = service.get("image")
         if image is not None:
@@ -33,7 +33,7 @@ def test_compose_services_and_pinned_images() -> None:
 
 def test_compose_worker_environment_is_valid_configuration() -> None:
     services = compose()["services"]
-    for name in ("worker", "topic-init"):
+    for name in ("worker", "topic-init", "enforcer"):
         env = services[name]["environment"]
         assert isinstance(env, dict)
         config = load_config(environ={str(k): str(v) for k, v in env.items()})

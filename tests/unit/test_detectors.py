@@ -41,6 +41,37 @@ def kinds(text: str) -> list[str]:
     ("example どっと こむ", ["url"]),
     ("insta @hana_123", ["messaging_id"]),
     ("LINE: hana1234", ["messaging_id"]),
+    # The forms Japanese posts use.
+    ("LINE→hana1234", ["messaging_id"]),
+    ("ライン→mimi_chan", ["messaging_id"]),
+    ("ID→abcdef", ["messaging_id"]),
+    ("ID > hana", ["messaging_id"]),
+    ("IDは hana.0101", ["messaging_id"]),
+    ("LINE hana1234", ["messaging_id"]),
+    ("ID hana_chan", ["messaging_id"]),
+    ("L I N E : hana1234", ["messaging_id"]),
+    ("I.D: mimi", ["messaging_id"]),
+    ("らいんのID→mimi22", ["messaging_id"]),
+    ("テレグラム→yami_job", ["messaging_id"]),
+    ("hana @ example . com", ["email"]),
+    ("hana @gmail.com", ["email"]),
+    ("hana アットマーク example ドット com", ["email"]),
+    ("090の1234の5678", ["phone"]),
+    ("ゼロキューゼロ いちにーさんよん ごーろくななはち", ["phone"]),
+    ("ぜろはちぜろ、きゅーはちななろく、ごーよんさんにー", ["phone"]),
+    ("o9o-1234-5678", ["phone"]),
+    ("O8O l234 5678", ["phone"]),
+    ("090-一二三四-5678", ["phone"]),
+    ("〇90-1234-五六七八", ["phone"]),
+    ("https://lin.ee/abcd123", ["url"]),
+    ("lin.ee/abcd123 追加して", ["url"]),
+    ("line.me/ti/p/abc", ["url"]),
+    ("bit.ly/3xyz で見て", ["url"]),
+    ("is.gd/abc", ["url"]),
+    # Boundaries: 10 and 11 digits, glued to letters or kanji.
+    ("0312345678", ["phone"]),
+    ("TEL09012345678", ["phone"]),
+    ("電話09012345678です", ["phone"]),
 ])
 def test_detects(text: str, expected: list[str]) -> None:
     assert kinds(text) == expected
@@ -66,6 +97,34 @@ def test_detects(text: str, expected: list[str]) -> None:
     "I will be there at 5",
     "what do you do at home",
     "@everyone good morning",
+    # Numbers and words that resemble the new forms.
+    "0012345678",
+    "00-1234-5678",
+    "電話は0012-34-5678 (国際)",
+    "2024の5月の大会",
+    "LINE today was fun",
+    "ID number on the card",
+    "IDカード忘れた",
+    "iPhone 15 pro max",
+    "SH-01K 使ってる",
+    "a7 IV 買った",
+    "1,980円 → 980円に値下げ",
+    "3-2 → 4-2 で逆転",
+    "2024/05/01 → 05/03",
+    "¥12,000",
+    "ゲームID→まだない",
+    "line up the cups",
+    "on line 12 of the file",
+    "oil 100 liters",
+    "I'm at home. Come soon",
+    # Boundaries: 9 and 12 digits, digits glued before or after, at/dot without spaces.
+    "031234567",
+    "090123456789",
+    "1090-1234-5678",
+    "090-1234-56789",
+    "hanaatexampledotcom",
+    "hana at exampledotcom",
+    "hanaat example dot com",
 ])
 def test_ordinary_text_does_not_fire(text: str) -> None:
     assert kinds(text) == []
@@ -79,7 +138,7 @@ def test_trigger_is_the_plainly_spelled_one() -> None:
     """The trigger pattern is written for speed; it must find exactly what the plain spelling
     of the same triggers finds, word boundaries of "at" included."""
     plain = re.compile(
-        r"[0-9@:=.〇零一二三四五六七八九]|ぜろ|れい|まる|zero|あっと|どっと|dot|\bat\b"
+        r"[0-9@:=.〇零一二三四五六七八九_→⇒➡➔>]|ぜろ|れい|まる|zero|あっと|どっと|dot|\bat\b"
     )
     rng = random.Random(5)
     alphabet = [*"atzerodぜろれいまるあっとど九5:= .x_", "\ue000", "ー"]

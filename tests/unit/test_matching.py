@@ -15,6 +15,7 @@ from tests.tables import read_table, unescape
 from tests.unit.conftest import write_list
 
 HIT_ROWS = read_table("hits.tsv")
+PRECISION_ROWS = read_table("precision.tsv")
 
 
 def _format(core: FilterCore, text: str) -> tuple[str, str]:
@@ -27,6 +28,16 @@ def _format(core: FilterCore, text: str) -> tuple[str, str]:
 def test_golden_hits(default_core: FilterCore, row: list[str]) -> None:
     text, verdict, expected = unescape(row[0]), row[1], row[2]
     assert _format(default_core, text) == (verdict, expected)
+
+
+@pytest.mark.parametrize("row", PRECISION_ROWS, ids=[f"{r[3]}: {r[4]}" for r in PRECISION_ROWS])
+def test_golden_precision(default_core: FilterCore, row: list[str]) -> None:
+    """Innocent sentences stay clean next to each evasion that must be caught; spans are the
+    text as written."""
+    text, verdict, expected = unescape(row[0]), row[1], unescape(row[2])
+    hits = default_core.hits(text, "site-01")
+    rendered = " ; ".join(f"{h.term}[{h.mode}/{h.category}]={text[h.start:h.end]}" for h in hits)
+    assert (verdict_of(hits), rendered) == (verdict, expected)
 
 
 def test_hit_spans_are_the_text_as_written(default_core: FilterCore) -> None:

@@ -15,6 +15,7 @@ from pipeline.cli import build_parser
 from pipeline.config import WorkerConfig
 from pipeline.filter.judge import FilterCore
 from pipeline.tools.scan import scan_lines
+from tests.cli import run_cli
 from tests.unit.conftest import ROOT, write_list
 
 LINES = [
@@ -47,9 +48,13 @@ def test_scan_one_line_out_per_line_in_order(default_core: FilterCore) -> None:
     assert counts == {"ng": 1, "review": 1, "clean": 1, "error": 3}
 
 
-def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], input=stdin, cwd=ROOT,
-                          capture_output=True, timeout=60, check=False)
+def test_the_installed_entry_point_runs_the_same_command_line() -> None:
+    """`python -m pipeline` (and the console script) go through `cli.entry`."""
+    result = subprocess.run([sys.executable, "-m", "pipeline", "scan", "--wordlists",
+                             str(ROOT / "wordlists"), "-"], input=LINES[0] + b"\n", cwd=ROOT,
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "ng"
 
 
 def test_scan_command_reads_stdin() -> None:

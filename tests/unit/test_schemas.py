@@ -32,8 +32,8 @@ def test_every_malformed_kind_gets_its_reason(record: object) -> None:
 
 
 @pytest.mark.parametrize(("raw", "reason", "fragment"), [
-    (None, "invalid_json", "tombstone"),
-    (b"", "invalid_json", ""),
+    (None, "invalid_json", "record has no value (tombstone)"),
+    (b"", "invalid_json", "Input data was truncated"),
     (b"[1,2]", "schema", "Expected `object`"),
     (b'{"post_id":"","site_id":"s","user_id":"u","text":"x",'
      b'"created_at":"2026-11-23T10:00:00Z"}', "schema", "post_id"),
@@ -105,3 +105,49 @@ def test_poison_reason_must_be_known() -> None:
 def test_encoded_post_roundtrips() -> None:
     post = Post("p", "s", "u", "テキスト", "2026-11-23T19:00:00.123+09:00", lang="ja")
     assert decode_post(msgspec.json.encode(post), **LIMITS) == post
+
+
+def _post_of(text: str) -> bytes:
+    return msgspec.json.encode({"post_id": "p", "site_id": "s", "user_id": "u", "text": text,
+                                "created_at": "2026-11-23T10:00:00Z"})
+
+
+@pytest.mark.parametrize(("chars", "ok"), [(100, True), (101, False)])
+def test_text_limit_is_inclusive(chars: int, ok: bool) -> None:
+    raw = _post_of("あ" * chars)
+    if ok:
+        assert len(decode_post(raw, max_bytes=10_000, max_text_chars=100).text) == chars
+        return
+    with pytest.raises(PoisonRecord) as info:
+        decode_post(raw, max_bytes=10_000, max_text_chars=100)
+    assert (info.value.reason, info.value.message) == (
+        "oversized", "post text is 101 characters, limit is 100")
+
+
+@pytest.mark.parametrize(("extra", "ok"), [(0, True), (1, False)])
+def test_record_byte_limit_is_inclusive(extra: int, ok: bool) -> None:
+    raw = _post_of("x")
+    limit = len(raw) - extra
+    if ok:
+        assert decode_post(raw, max_bytes=limit, max_text_chars=100).text == "x"
+        return
+    with pytest.raises(PoisonRecord) as info:
+        decode_post(raw, max_bytes=limit, max_text_chars=100)
+    assert info.value.reason == "oversized"
+    assert info.value.message == f"record is {len(raw)} bytes, limit is {limit}"
+
+
+@pytest.mark.parametrize(("field", "chars", "ok"), [
+    ("post_text", 100, True), ("post_text", 101, False), ("text", 100, True), ("text", 101, False),
+])
+def test_report_text_limits_are_inclusive(field: str, chars: int, ok: bool) -> None:
+    raw = msgspec.json.encode({"report_id": "r", "site_id": "s", "post_id": "p",
+                               "reporter_id": "x", "category": "other",
+                               "created_at": "2026-11-23T10:00:00Z", field: "あ" * chars})
+    if ok:
+        decode_report(raw, max_bytes=10_000, max_text_chars=100)
+        return
+    with pytest.raises(PoisonRecord) as info:
+        decode_report(raw, max_bytes=10_000, max_text_chars=100)
+    assert (info.value.reason, info.value.message) == (
+        "oversized", "report text is 101 characters, limit is 100")
