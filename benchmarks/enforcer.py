@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import random
 import signal
 import sys
@@ -292,6 +293,7 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir = Path(tempfile.mkdtemp(prefix="mimamori-enforcer-"))
 
+    load_before = os.getloadavg()[0]
     config = bench_config()
     batches = record_batches(config, stream(args.events, args.users))
     # The input stands for records that, in the service, live one batch at a time: out of
@@ -324,8 +326,9 @@ def main() -> None:
                  f"changelog, all 6 partitions into one enforcer (s) | {restore_s:.1f} | < 30 |",
                  f"| restore rate (ledgers/s) | {args.restore_users / restore_s:,.0f} | |",
                  f"| memory the restored ledgers take (keys, values, dicts; MiB) | {mib:,.0f} | |"]
+    load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     body = (f"Command: {command}.\n\nMachine: {machine()}. Broker, enforcer and this script "
-            "share it.\n\n"
+            f"share it; 1-minute load average {load} (the machine is shared).\n\n"
             f"Core: {args.events:,} events of {args.users:,} users (one in twenty gets a tenth "
             "of the events), 5% patrol decisions, a third of them overturns; "
             f"{actions:,} actions and {ledgers:,} ledger records produced; best of "

@@ -141,13 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-running", action="store_true",
                       help="keep broker, workers and /metrics up until Ctrl-C")
 
-    from pipeline.console.commands import add_commands as add_console_commands
-
-    add_console_commands(sub, _add_common)
-
     from pipeline.enforcer.commands import add_commands
 
     add_commands(sub, _add_common)
+    from pipeline.console.commands import add_commands as add_console_commands
+
+    add_console_commands(sub, _add_common)
     return parser
 
 
@@ -251,10 +250,6 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return 1 if report.failed else 0
     if command == "dry-run":
         return _dry_run(config, args)
-    if command in ("console", "users"):
-        from pipeline.console.commands import dispatch as console_dispatch
-
-        return console_dispatch(args, config)
     if command == "produce":
         from pipeline.tools.topictool import produce_lines, stdin_lines
 
@@ -273,6 +268,10 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             print(f"mimamori: consume: {exc}", file=sys.stderr)
             return 1
         return 0
+    if command in ("console", "users"):
+        from pipeline.console.commands import dispatch as console_dispatch
+
+        return console_dispatch(args, config)
     if command == "demo":
         from pipeline.tools.demo import run_demo
 

@@ -198,9 +198,9 @@ class Config(_Section, frozen=True):
     policy: PolicyConfig = msgspec.field(default_factory=PolicyConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
-    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
     enforcer: EnforcerConfig = msgspec.field(default_factory=EnforcerConfig)
     ladder: LadderConfig = msgspec.field(default_factory=LadderConfig)
+    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
 
 
 def _sections() -> dict[str, Any]:

@@ -148,7 +148,9 @@ class Enforcer:
                 outcomes.append(outcome)
         for slot in touched:
             value = self._staged[slot] = encode_ledger(pending[slot])
-            outputs.append(Output(self._ledger, slot[1], value))
+            # Changelog partition p holds the ledgers of input partition p, whatever hash the
+            # producers of the inputs used.
+            outputs.append(Output(self._ledger, slot[1], value, partition=slot[0]))
         return BatchResult(outputs, on_commit=lambda: self._commit(outcomes),
                            on_abort=lambda: self._abort(batch))
 
@@ -178,7 +180,10 @@ async def check_changelog(config: Config) -> None:
         ConfigError: the counts differ.
     """
     t = config.topics
-    await ensure_topics(config, [t.violations, t.decisions, t.ledger])
+    # Everything the enforcer reads or writes: on a cluster that does not create topics on
+    # first use, a missing DLQ or actions topic would stall the loop.
+    await ensure_topics(config, [t.violations, t.decisions, t.ledger, t.actions,
+                                 t.dlq(t.violations), t.dlq(t.decisions)])
     admin = AIOKafkaAdminClient(**kafka_client_options(config.kafka),
                                 client_id=config.kafka.client_id)
     await admin.start()

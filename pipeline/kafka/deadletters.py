@@ -42,6 +42,8 @@ class Output(NamedTuple):
         dlq_reason: for a DLQ record, the reason (counted when the batch commits).
         origin: the input record it was derived from, so that an output the broker refuses
             sends that input to the DLQ instead.
+        partition: the partition to write to, or None for the producer's partitioner (the
+            key's hash). The enforcer pins its changelog records to their input's partition.
     """
 
     topic: str
@@ -50,6 +52,7 @@ class Output(NamedTuple):
     headers: Headers | None = None
     dlq_reason: str | None = None
     origin: Record | None = None
+    partition: int | None = None
 
 
 def utc_now() -> str:

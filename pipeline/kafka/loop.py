@@ -393,6 +393,7 @@ class ProcessingLoop:
             for output in pending:
                 try:
                     future = await producer.send(output.topic, output.value, key=output.key,
+                                                 partition=output.partition,
                                                  headers=output.headers)
                 except KafkaError as exc:  # too large for the client, or no metadata yet
                     refused.append((output, classify_produce(exc)))

@@ -135,7 +135,7 @@ async def _demo(config: Config, broker: EmbeddedBroker, posts: int, n_workers: i
     console = await start_demo_console(config, metrics.registry, metrics.loop)
     cases = await console.wait_ingested()
     _say(f"\n10. patrol console: {console.url}  ({cases} cases in its queues)\n"
-         f"    log in as {console.username!r} with password {console.password!r} (demo only)"
+         f"   log in as {console.username!r} with password {console.password!r} (demo only)"
          + ("" if keep_running else "; run with --keep-running to keep it up"))
     if metrics_url:
         _say(f"\n/metrics: {metrics_url}")

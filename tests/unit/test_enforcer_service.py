@@ -60,6 +60,8 @@ def test_a_batch_yields_its_actions_and_one_ledger_record_per_user() -> None:
     result = process(e, batch(*map(event, events)))
     topics = [o.topic for o in result.outputs]
     assert topics == [T.actions, T.ledger, T.ledger]  # u1's warn, then u1's and u2's ledgers
+    # Ledgers go to their input's partition; actions to their key's, like the filter's.
+    assert [o.partition for o in result.outputs] == [None, 0, 0]
     [warn] = [msgspec.json.decode(o.value or b"", type=Action) for o in result.outputs
               if o.topic == T.actions]
     assert warn.action_id == stable_id("action", "escalation", "site-01", "u1", "Vp2", "warn")

@@ -78,6 +78,7 @@ class FakeProducer:
         self.sticky = False
 
     async def send(self, topic: str, value: bytes | None, key: bytes | None = None,
+                   partition: int | None = None,
                    headers: Sequence[tuple[str, bytes]] | None = None) -> asyncio.Future[None]:
         self.log.append(("send", topic, value))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
