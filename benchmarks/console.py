@@ -124,6 +124,20 @@ def serve(url: str, schema: str | None, port: int) -> None:
                 log_level="warning", access_log=False)
 
 
+def machine_load() -> str:
+    """The machine's 1-minute load average and CPU pressure (share of the last minute some
+    task waited for a CPU): this 2-core machine is shared, and the numbers mean little
+    without it."""
+    load = os.getloadavg()[0]
+    pressure = "?"
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            pressure = fh.readline().split()[2].split("=")[1] + "%"
+    except (OSError, IndexError):
+        pass
+    return f"{load:.1f}, {pressure}"
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else 0.0
@@ -194,6 +208,7 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> str:
         url, schema = args.pg, f"bench_{uuid.uuid4().hex[:8]}"
     print(f"{kind}: loading {args.cases:,} cases", flush=True)
     rate, items = load(url, schema, args.cases, args.reviewers)
+    ingest_load = machine_load()
     port = 18000 + random.randint(0, 999)
     log = workdir / f"serve-{kind}.log"
     cmd = [sys.executable, "-m", "benchmarks.console", "--serve", url, "--port", str(port)]
@@ -215,11 +230,12 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> str:
                                     args.duration_s, think_ms / 1000))
             n, page = lat["next"], lat["case_page"]
             rows.append(
-                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items) | "
+                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items; {ingest_load}) | "
                 f"{think_ms / 1000:.0f} s | {len(n):,} ({len(n) / args.duration_s:.1f}/s) | "
                 f"{_pct(n, .5):.1f} / {_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | "
                 f"{_pct(lat['first_next'], .99):.1f} | {_pct(page, .5):.1f} / "
-                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | {len(lat['errors'])} |")
+                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | {len(lat['errors'])} | "
+                f"{machine_load()} |")
     finally:
         server.terminate()
         server.wait(10)
@@ -268,9 +284,13 @@ def main() -> None:
         "first two think times are warm-up, not counted); the decide request records the "
         "decision with its outbox and audit rows and claims the next case (\"next case\"). "
         "Latency in ms as the client saw it (p50 / p95 / p99).", "",
-        "| store | cases | ingest items/s | think | decisions (rate) | next case p50 / p95 / "
-        "p99 | first POST /next p99 | case page p50 / p95 / p99 | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Machine load is the 1-minute load average and the CPU pressure (share of the last "
+        "minute in which some task waited for a CPU, /proc/pressure/cpu) at the end of the "
+        "phase: other work on the shared machine shows there.", "",
+        "| store | cases | ingest items/s (machine load) | think | decisions (rate) | next case "
+        "p50 / p95 / p99 | first POST /next p99 | case page p50 / p95 / p99 | errors | "
+        "machine load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows])
     publish("Patrol console: store, next case, case page", body, write=not args.no_write)
 

@@ -140,6 +140,8 @@ class ProcessingLoop:
         #: The committed offset (next to process) of each owned partition, where known.
         self._committed: dict[TopicPartition, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Retriable processing failures in a row (for the backoff).
+        self._process_failures = 0
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -323,7 +325,12 @@ class ProcessingLoop:
         total = sum(len(records) for records in batch.values())
         m.in_flight.set(total)
         m.batch_records.observe(total)
-        result = await self._process(batch)
+        try:
+            result = await self._process(batch)
+        except MimamoriError as exc:  # retriable: the processor's own store is away, say
+            await self._process_failed(batch, exc)
+            return 0
+        self._process_failures = 0
         m.record_seconds.observe((time.perf_counter() - started) / total)
         produced = await self._produce(result.outputs)
         if produced is None:
@@ -347,12 +354,34 @@ class ProcessingLoop:
         m.batch_seconds.observe(time.perf_counter() - started)
         return total
 
+    async def _process_failed(self, batch: Batch, exc: MimamoriError) -> None:
+        """A retriable failure of the processor (its database is unreachable, say): nothing of
+        the batch is committed; it is fetched again after a backoff, and no record of it goes
+        to the DLQ, since none is at fault."""
+        self._process_failures += 1
+        self.metrics.error("process")
+        if self._process_failures == 1 or self._process_failures % 10 == 0:
+            log.warning("%s: processing failed (%s, %d time(s) in a row); replaying the batch "
+                        "with backoff", self.processor.name, exc, self._process_failures)
+        self._rewind(batch)
+        self.metrics.in_flight.set(0)
+        w, k = self.config.worker, self.config.kafka
+        await asyncio.sleep(min(w.max_retry_backoff_ms / 1000,
+                                k.retry_backoff_ms / 1000 * 2 ** (self._process_failures - 1)))
+
     async def _process(self, batch: Batch) -> BatchResult:
         """`processor.process`; if it raises, the batch again one record at a time, so only
-        the record that makes it raise goes to the DLQ."""
+        the record that makes it raise goes to the DLQ.
+
+        Raises:
+            MimamoriError: a retriable one from the processor (`exc.retriable`): the batch is
+                replayed instead, with nothing sent to the DLQ.
+        """
         try:
             return await self.processor.process(batch, self.dead_letters)
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, MimamoriError) and exc.retriable:
+                raise
             log.exception("%s: processing a batch failed; processing it record by record",
                           self.processor.name)
             self.metrics.error("process")
@@ -364,6 +393,10 @@ class ProcessingLoop:
                 try:
                     one = await self.processor.process({tp: [record]}, self.dead_letters)
                 except Exception as exc:
+                    if isinstance(exc, MimamoriError) and exc.retriable:
+                        for abort in aborts:  # the records before it are replayed too
+                            abort()
+                        raise
                     log.error("%s: internal error on %s[%d]@%d", self.processor.name,
                               record.topic, record.partition, record.offset, exc_info=exc)
                     outputs.append(self.dead_letters.record(record, "internal_error",

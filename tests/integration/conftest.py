@@ -46,8 +46,9 @@ def fresh_config(bootstrap_servers: str, **worker: object) -> Config:
         session_timeout_ms=6000, heartbeat_interval_ms=1000,
     )
     enforcer = msgspec.structs.replace(base.enforcer, group_id=prefix + "enforcer")
+    console = msgspec.structs.replace(base.console, group_id=prefix + "console")
     return msgspec.structs.replace(
-        base, topics=topics, kafka=kafka, enforcer=enforcer,
+        base, topics=topics, kafka=kafka, enforcer=enforcer, console=console,
         worker=msgspec.structs.replace(base.worker, **worker),
         wordlists=msgspec.structs.replace(base.wordlists, dir=str(ROOT / "wordlists")),
         metrics=msgspec.structs.replace(base.metrics, port=0),

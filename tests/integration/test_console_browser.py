@@ -24,7 +24,8 @@ from prometheus_client import CollectorRegistry
 from pipeline.config import Config
 from pipeline.console.service import ConsoleService
 from pipeline.contract.ids import user_key
-from pipeline.contract.messages import Decision, Hit, ReviewItem, encoder
+from pipeline.contract.messages import Action, Decision, Hit, ReviewItem, encoder
+from pipeline.enforcer.service import run_enforcer
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.embedded import EmbeddedBroker
 from pipeline.kafka.topicio import produce, read_all
@@ -65,8 +66,7 @@ async def console(broker: EmbeddedBroker, tmp_path: Path) -> AsyncIterator[Conso
     base = fresh_config(broker.bootstrap_servers)
     config = msgspec.structs.replace(base, console=msgspec.structs.replace(
         base.console, store_url=f"sqlite:///{tmp_path}/console.db", port=0,
-        relay_interval_ms=100, refresh_interval_ms=200,
-        group_id=base.kafka.group_id + ".console"))
+        relay_interval_ms=100, refresh_interval_ms=200))
     await ensure_topics(config)  # the DLQs of the console's inputs are among them
     service = ConsoleService(config, CollectorRegistry())
     await service.start()
@@ -119,6 +119,16 @@ async def _decisions(config: Config, want: int, timeout_s: float = 30) -> list[D
 
 async def test_claim_see_highlights_and_decide_with_the_keyboard(
         console: ConsoleService, browser: Browser) -> None:
+    stop_enforcer = asyncio.Event()  # the enforcer turns the decision into an Action
+    enforcer = asyncio.create_task(run_enforcer(console.config, stop_enforcer))
+    try:
+        await _decide_with_the_keyboard(console, browser)
+    finally:
+        stop_enforcer.set()
+        await enforcer
+
+
+async def _decide_with_the_keyboard(console: ConsoleService, browser: Browser) -> None:
     page = await browser.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
@@ -159,10 +169,27 @@ async def test_claim_see_highlights_and_decide_with_the_keyboard(
     decisions = await _decisions(console.config, 1)
     assert [(d.decision, d.note, d.post_id, d.reviewer, d.role) for d in decisions] == [
         ("warn", "dx 確認済み", "p-threat", "patrol-a", "staff")]
+    actions = await _actions(console.config, decisions[0].decision_id)
+    assert [(a.action, a.source, a.post_id) for a in actions] == [
+        ("warn", "patrol", None)]  # a warning is an account action: no post
     assert problems == []
     registry = console.metrics.registry
     assert registry.get_sample_value("mimamori_console_decisions_total",
                                      {"decision": "warn", "role": "staff"}) == 1
+
+
+async def _actions(config: Config, decision_id: str, timeout_s: float = 60) -> list[Action]:
+    deadline = time.monotonic() + timeout_s
+    found: list[Action] = []
+    while time.monotonic() < deadline:
+        found = [a for a in (msgspec.json.decode(r.value or b"", type=Action) for r in
+                             await read_all(config.kafka.bootstrap_servers,
+                                            [config.topics.actions]))
+                 if decision_id in a.reason]
+        if found:
+            break
+        await asyncio.sleep(0.2)
+    return found
 
 
 async def test_a_hostile_post_runs_nothing_and_shows_as_text(

@@ -16,6 +16,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, UnsupportedCodecError
 
 from pipeline.config import Config
+from pipeline.errors import TransientError
 from pipeline.kafka.deadletters import DeadLetters, Output
 from pipeline.kafka.loop import Batch, BatchResult, ProcessingLoop
 from pipeline.telemetry.metrics import Metrics
@@ -97,8 +98,11 @@ class Echo:
     name = "echo"
     topics = ("in",)
 
-    def __init__(self, raise_on: bytes | None = None) -> None:
+    def __init__(self, raise_on: bytes | None = None,
+                 unavailable_on: bytes | None = None) -> None:
         self.raise_on = raise_on
+        #: A record whose processing finds the processor's own store away (retriable).
+        self.unavailable_on = unavailable_on
         self.committed: list[int] = []
         self.aborted = 0
 
@@ -108,6 +112,8 @@ class Echo:
             for r in records:
                 if r.value == self.raise_on:
                     raise RuntimeError("a bug")
+                if r.value == self.unavailable_on:
+                    raise TransientError("the store is unreachable")
                 outputs.append(Output("out", r.key, (r.value or b"").upper(), origin=r))
         n = len(outputs)
         return BatchResult(outputs, on_commit=lambda: self.committed.append(n),
@@ -208,6 +214,23 @@ def test_a_batch_that_raises_is_processed_record_by_record() -> None:
     assert echo.committed == [1, 1]
     assert sample(metrics, "mimamori_dlq_records_total", reason="internal_error") == 1
     assert sample(metrics, "mimamori_errors_total", kind="process") == 1
+
+
+def test_a_retriable_processing_failure_replays_the_batch_and_dead_letters_nothing() -> None:
+    echo = Echo(unavailable_on=b"b")
+    batch = {POSTS: [record(POSTS, 1, b"a"), record(POSTS, 2, b"b")]}
+    loop, consumer, producer, metrics = make_loop(echo, [batch, batch])
+    assert asyncio.run(loop.run_once()) == 0
+    assert producer.sent == []
+    assert ("seek", POSTS, 1) in consumer.calls
+    assert not any(c[0] == "commit" for c in consumer.calls)
+    assert sample(metrics, "mimamori_errors_total", kind="process") == 1
+    assert sample(metrics, "mimamori_dlq_records_total", reason="internal_error") == 0
+    assert loop.health.connected  # the broker is fine; it is the processor's store
+    echo.unavailable_on = None  # the store is back
+    assert asyncio.run(loop.run_once()) == 2
+    assert [(t, v) for t, _, v in producer.sent] == [("out", b"A"), ("out", b"B")]
+    assert echo.committed == [2]
 
 
 def test_an_unreadable_batch_is_skipped_offset_by_offset_after_what_precedes_it() -> None:
