@@ -30,11 +30,16 @@ from tests.tables import read_table, unescape
 NORMALIZE_ROWS = read_table("normalize.tsv")
 
 
-@pytest.mark.parametrize("row", NORMALIZE_ROWS, ids=[r[3] for r in NORMALIZE_ROWS])
-def test_the_deletion_pass_gives_the_golden_match_views(row: list[str]) -> None:
+def test_the_deletion_pass_gives_the_golden_match_views() -> None:
+    # One test over every row, not one per row: mutmut runs pytest twice in one process, and
+    # parametrize ids with non-ASCII characters come out escaped twice the second time.
     deletions = re.compile(_gap_rules())
-    text, match = unescape(row[0]), unescape(row[2])
-    assert _REPEAT_RE.sub("", deletions.sub("", _lettered(_base_view(text)))) == match
+    wrong = []
+    for text, _, match, note in NORMALIZE_ROWS:
+        got = _REPEAT_RE.sub("", deletions.sub("", _lettered(_base_view(unescape(text)))))
+        if got != unescape(match):
+            wrong.append((note, got))
+    assert wrong == []
 
 
 @pytest.mark.parametrize(("ch", "separator"), [
