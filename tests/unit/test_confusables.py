@@ -38,6 +38,7 @@ def test_characters_that_are_not_mapped(ch: str) -> None:
 @pytest.mark.parametrize(("text", "bare"), [
     ("é", "e"), ("Å", "A"), ("ab", "ab"),
     ("\u200fé\u200e", "e"),  # the bidi marks the data wraps right-to-left letters in
+    ("Xé", "Xe"),             # and nothing else
 ])
 def test_strip_marks(text: str, bare: str) -> None:
     assert _strip_marks(text) == bare
@@ -53,6 +54,8 @@ def test_strip_marks(text: str, bare: str) -> None:
     ([{"c": "0"}], {}, "0"),
     ([{"c": "0"}, {"c": "o"}], {}, "o"),  # a letter beats a digit
     ([{"c": "o"}, {"c": "0"}], {}, "o"),
+    ([{"c": "o"}, {"c": "l"}], {}, "o"),  # otherwise the first one, in the data's order
+    ([{"c": "0"}, {"c": "1"}], {}, "0"),
     ([{"c": "ж"}], {}, None),
     ([{"c": "ж"}, {"c": "k"}], {}, "k"),
     ([{"c": "ᴀ"}], {"ᴀ": "a"}, "a"),     # a styled letter stands for its letter

@@ -94,3 +94,14 @@ def test_only_the_configured_detectors_run(tmp_path: Path, engine: str, detector
     config = Config(wordlists=WordlistsConfig(detectors=detectors))  # type: ignore[arg-type]
     assert _hits_both_ways(_core(tmp_path, engine, config), "電話 090-1234-5678",
                            "site-01") == expected
+
+
+def test_a_list_without_rules_of_patterns_alone(tmp_path: Path, engine: str) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "t.tsv").write_text("term\tmode\tcategory\nしね\tng\tabuse\n", encoding="utf-8")
+    core = FilterCore(Matcher(load_wordlists(lists), engine), Config())
+    assert _hits_both_ways(core, "しね", "site-01") == [Hit("しね", "ng", "abuse", 0, 2)]
+    assert _hits_both_ways(core, "電話 090-1234-5678", "site-01") == [
+        Hit("phone", "watch", "contact", 3, 16)]
+    assert _hits_both_ways(core, "JK2で2万", "site-01") == []
