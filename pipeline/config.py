@@ -388,7 +388,9 @@ class _Origin:
         if key in self._env.get(section, {}):
             return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
         if self._path is not None:
-            return f"{self._path}: [{section}] {key}" if key else f"{self._path}: {dotted}"
+            if key:
+                return f"{self._path}: [{section}] {key}"
+            return f"{self._path}: {dotted}" if dotted else self._path  # a top-level error
         return f"default {dotted}"
 
 

@@ -99,8 +99,10 @@ def _word(word: str) -> str:
 
 
 def _spaced(word: str) -> str:
-    """A label, also written with a space or dot between its letters (l i n e, I.D)."""
-    return _word(word) + ("|" + r"[\s.・]?".join(map(re.escape, word))
+    """A label, also written with a space or dot between its letters (l i n e, I.D). Neither
+    spelling may continue a longer Latin word: the spaced one, whose separators are optional,
+    also matches the plain word, so its first letter gets the same check ("paid", "online")."""
+    return _word(word) + ("|" + r"[\s.・]?".join([_word(word[0]), *map(re.escape, word[1:])])
                           if word.isascii() and len(word) > 1 else "")
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.config import Config, effective, load_config, parse_bool
+from pipeline.config import (
+    Config,
+    TopicsConfig,
+    effective,
+    env_overrides,
+    load_config,
+    parse_bool,
+    to_environment,
+)
 from pipeline.errors import ConfigError
 from pipeline.kafka.admin import failures
 from pipeline.kafka.clients import check_codec, kafka_client_options
@@ -226,3 +234,72 @@ def test_config_errors_say_where_and_what(tmp_path: Path, env: dict[str, str], t
     with pytest.raises(ConfigError) as info:
         load_config(path, environ=env, overrides=flags)
     assert str(info.value).replace(f"{tmp_path}/", "") == message
+@pytest.mark.parametrize(("toml", "env", "flags", "message"), [
+    # A whole section of the wrong type, and an unknown section: the file and no key.
+    ("kafka = 5\n", {}, None, "bad.toml: kafka: Expected `object`, got `int`"),
+    ("[nope]\n", {}, None, "bad.toml: Object contains unknown field `nope`"),
+    ("kafka = 5\n", {"MIMAMORI_KAFKA_LINGER_MS": "3"}, None, "[kafka] must be a table"),
+    # The key is the last "at" of msgspec's message, whatever the value says.
+    ('[kafka]\nacks = "2 - at `$.x"\n', {}, None,
+     "bad.toml: [kafka] acks: Invalid enum value '2 - at `$.x'"),
+    ("", {}, {"kafka": {"linger_ms": -1}},
+     "command-line flag for kafka.linger_ms: Expected `int` >= 0"),
+    ("", {"MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE": "maybe"}, None,
+     "MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE='maybe': expected true/false, yes/no, on/off or 1/0"),
+    ("[kafka]\nsasl_password = \"a\"\nsasl_password_file = \"/nowhere/password\"\n", {}, None,
+     "bad.toml: [kafka] sasl_password_file: kafka.sasl_password is set too; set one, not both"),
+    ("[worker]\nmax_record_bytes = 524289\n", {}, None,
+     "bad.toml: [worker] max_record_bytes: 524289 bytes leave no room in "
+     "kafka.max_request_size_bytes (1048576) for the outputs that echo a record; keep it at "
+     "most half of that"),
+])
+def test_config_errors_word_for_word(tmp_path: Path, toml: str, env: dict[str, str],
+                                     flags: dict[str, dict[str, object]] | None,
+                                     message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ=env, overrides=flags)
+    assert str(info.value) == message.replace("bad.toml", str(path))
+
+
+def test_a_config_file_that_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path, environ={})
+    assert str(info.value) == f"{tmp_path}: cannot read: Is a directory"
+
+
+def test_only_mimamori_settings_are_read_from_the_environment() -> None:
+    warnings: list[str] = []
+    env = {"PATH": "/bin", "MIMAMORI_CONFIG": "x.toml", "MIMAMORI_KAFKA_LINGER_MS": "3",
+           "MIMAMORI_SERVICE_HOST": "10.0.0.7", "MIMAMORI_WORKER_MAX_BATCH_RECORDS": "7"}
+    assert env_overrides(env, warnings) == {"kafka": {"linger_ms": 3},
+                                            "worker": {"max_batch_records": 7}}
+    assert warnings == [
+        "MIMAMORI_SERVICE_HOST: not a mimamori setting (MIMAMORI_<SECTION>_<KEY> with a section "
+        "of broker, console, enforcer, kafka, ladder, metrics, policy, topics, wordlists, "
+        "worker); ignored"]
+
+
+def test_to_environment_is_what_env_overrides_reads_back() -> None:
+    config = load_config(environ={}, overrides={
+        "kafka": {"enable_idempotence": True, "linger_ms": 0, "client_id": "c"},
+        "policy": {"urgent_categories": ["crime", "drugs"], "strike_exempt_categories": []},
+    })
+    env = to_environment(config)
+    assert (env["MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE"], env["MIMAMORI_KAFKA_SSL_CHECK_HOSTNAME"],
+            env["MIMAMORI_KAFKA_LINGER_MS"], env["MIMAMORI_KAFKA_CLIENT_ID"],
+            env["MIMAMORI_POLICY_URGENT_CATEGORIES"],
+            env["MIMAMORI_POLICY_STRIKE_EXEMPT_CATEGORIES"]) == (
+        "true", "true", "0", "c", "crime,drugs", "")
+    assert env["MIMAMORI_WORDLISTS_DETECTORS"] == "phone,email,url,domain,messaging_id"
+    assert len(env) == sum(len(msgspec.structs.fields(f.type))
+                           for f in msgspec.structs.fields(Config))
+    assert load_config(environ=env) == config
+    assert to_environment(Config())["MIMAMORI_KAFKA_ENABLE_IDEMPOTENCE"] == "false"
+
+
+def test_topic_names() -> None:
+    topics = TopicsConfig(review_prefix="r.", dlq_suffix="-dead")
+    assert (topics.review("urgent"), topics.dlq("mod.posts")) == ("r.urgent", "mod.posts-dead")
+    assert TopicsConfig().dlq("mod.reports") == "mod.reports.dlq"

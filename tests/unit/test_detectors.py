@@ -7,7 +7,13 @@ import re
 
 import pytest
 
-from pipeline.text.detectors import detect_contacts, might_contain_contacts
+from pipeline.text.detectors import (
+    _finditer,
+    _spaced,
+    _word,
+    detect_contacts,
+    might_contain_contacts,
+)
 from pipeline.text.normalize import views
 
 
@@ -125,6 +131,13 @@ def test_detects(text: str, expected: list[str]) -> None:
     "hanaatexampledotcom",
     "hana at exampledotcom",
     "hanaat example dot com",
+    # A label must not end a longer word, in its spaced spelling either.
+    "I paid 3.5k for it",
+    "she said kenji_2 was late",
+    "android v12.1 update",
+    "online abc_12",
+    # Letters for digits: still never 00 (an international call prefix).
+    "o0o-1234-5678",
 ])
 def test_ordinary_text_does_not_fire(text: str) -> None:
     assert kinds(text) == []
@@ -147,3 +160,29 @@ def test_trigger_is_the_plainly_spelled_one() -> None:
               for _ in range(20_000)]
     for text in texts:
         assert might_contain_contacts(text) == (plain.search(text) is not None), repr(text)
+
+
+@pytest.mark.parametrize(("word", "text", "found"), [
+    ("line", "line", "line"), ("line", "l i n e", "l i n e"), ("line", "l.i.n.e", "l.i.n.e"),
+    ("line", "l・i・n・e", "l・i・n・e"), ("line", "my line", "line"),
+    ("line", "online", None), ("line", "o l i n e", "l i n e"), ("line", "2line", None),
+    ("id", "paid", None), ("id", "i d", "i d"),
+    ("x", "x", "x"), ("x", "ax", None),  # one letter: no spaced spelling to check
+    ("らいん", "らいん", "らいん"), ("らいん", "aらいん", "らいん"),  # not Latin: no word check
+    ("らいん", "ら い ん", None),
+])
+def test_a_label_and_its_spaced_spelling(word: str, text: str, found: str | None) -> None:
+    match = re.search(_spaced(word), text)
+    assert (match.group() if match else None) == found
+
+
+def test_word_check_is_for_latin_words_only() -> None:
+    assert re.search(_word("id"), "paid") is None
+    assert re.search(_word("id"), "pa id") is not None
+    assert _word("らいん") == "らいん"
+
+
+def test_a_pattern_detector_names_every_match() -> None:
+    detect = _finditer("x", re.compile("an"))
+    assert detect("banana") == [("x", 1, 3), ("x", 3, 5)]
+    assert detect("") == []

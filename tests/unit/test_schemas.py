@@ -151,3 +151,17 @@ def test_report_text_limits_are_inclusive(field: str, chars: int, ok: bool) -> N
         decode_report(raw, max_bytes=10_000, max_text_chars=100)
     assert (info.value.reason, info.value.message) == (
         "oversized", "report text is 101 characters, limit is 100")
+
+
+@pytest.mark.parametrize("decode", [decode_post, decode_report])
+def test_record_level_dlq_messages_word_for_word(decode: object) -> None:
+    """What an operator reads in a DLQ record's `dlq.message` header."""
+    assert callable(decode)
+    for raw, reason, message in [
+        (None, "invalid_json", "record has no value (tombstone)"),
+        (b"x" * 65_537, "oversized", "record is 65537 bytes, limit is 65536"),
+        (b'{"post_id":\xff', "invalid_utf8", "invalid UTF-8 at byte 11"),
+    ]:
+        with pytest.raises(PoisonRecord) as info:
+            decode(raw, **LIMITS)
+        assert (info.value.reason, info.value.message) == (reason, message)
