@@ -33,12 +33,16 @@ def test_compose_services_and_pinned_images() -> None:
 
 def test_compose_worker_environment_is_valid_configuration() -> None:
     services = compose()["services"]
-    for name in ("worker", "topic-init", "enforcer"):
+    for name in ("worker", "topic-init", "enforcer", "console"):
         env = services[name]["environment"]
         assert isinstance(env, dict)
         config = load_config(environ={str(k): str(v) for k, v in env.items()})
         assert config.kafka.bootstrap_servers == "kafka:9092"
         assert config.metrics.port == 9464
+    console = config.console  # the last one loaded
+    assert console.host == "0.0.0.0"  # inside the compose network; published on loopback
+    assert console.store_url.startswith("postgresql://mimamori:${POSTGRES_PASSWORD")
+    assert services["console"]["ports"] == ["127.0.0.1:8080:8080"]
 
 
 def test_prometheus_scrapes_every_long_running_service_under_its_job_name() -> None:
@@ -58,4 +62,5 @@ def test_prometheus_scrapes_every_long_running_service_under_its_job_name() -> N
                                             "refresh_interval": "15s"}
     assert "mimamori-worker" in expected
     assert "mimamori-enforcer" in expected
+    assert "mimamori-console" in expected
     assert jobs == expected
