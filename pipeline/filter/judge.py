@@ -18,7 +18,7 @@ from pipeline.text.detectors import Span, detect_contacts, might_contain_contact
 from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
 from pipeline.text.normalize import SENTINEL, Tracked, text_starts, track, views, views_batch
-from pipeline.text.rules import PATTERNS, near, pattern_name, pattern_spans
+from pipeline.text.rules import PATTERNS, Rule, near, pattern_name, pattern_spans
 
 CONTACT_CATEGORY = "contact"
 
@@ -32,7 +32,7 @@ class FilterCore:
         self._policy = config.policy
         self._detectors = tuple(config.wordlists.detectors)
         self._rules = matcher.wordlist.rules
-        self._rule_patterns = sorted(set().union(*(r.patterns for r in self._rules)))
+        self._rule_sides = _rule_sides(self._rules)
         # Rules made of patterns alone need no candidate to fire: posts with a trigger character
         # are searched for their patterns too.
         alone = {p for r in self._rules if all(pattern_name(a) for a in r.left + r.right)
@@ -117,28 +117,32 @@ class FilterCore:
 
     def _rule_hits(self, base: Tracked, parts: list[RawHit], site_id: str | None) -> list[Hit]:
         """The rules whose two parts occur near each other (offsets as written)."""
-        spans = pattern_spans(base, set(self._rule_patterns)) if self._rule_patterns else {}
         found: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for raw in parts:
             found.setdefault((raw.entry.rule, raw.entry.side), []).append((raw.start, raw.end))
+        spans: dict[str, list[tuple[int, int]]] = {}  # each named pattern, searched once
         hits = []
-        for index, rule in enumerate(self._rules):
+        for index, (rule, patterns) in enumerate(zip(self._rules, self._rule_sides,
+                                                      strict=True)):
             if rule.sites is not None and site_id not in rule.sites:
                 continue
             sides = []
-            for side, cell in enumerate((rule.left, rule.right)):
-                side_spans = list(found.get((index, side), []))
-                for alternative in cell:
-                    name = pattern_name(alternative)
-                    if name is not None:
-                        side_spans += spans.get(name, [])
+            for side in (0, 1):
+                side_spans = found.get((index, side), [])
+                if patterns[side]:
+                    side_spans = list(side_spans)
+                    for name in patterns[side]:
+                        if name not in spans:
+                            spans.update(pattern_spans(base, {name}))
+                        side_spans += spans[name]
+                if not side_spans:
+                    break
                 sides.append(side_spans)
-            if not sides[0] or not sides[1]:
-                continue
-            span = near(sides[0], sides[1], rule.within)
-            if span is not None:
-                hits.append(Hit(rule.term, rule.mode, rule.category,  # type: ignore[arg-type]
-                                *span))
+            else:
+                span = near(sides[0], sides[1], rule.within)
+                if span is not None:
+                    hits.append(Hit(rule.term, rule.mode, rule.category,  # type: ignore[arg-type]
+                                    *span))
         return hits
 
     def scan(self, post: Post) -> tuple[Verdict, list[Hit]]:
@@ -166,3 +170,11 @@ class FilterCore:
         post_text = report.post_text or ""
         hits = self.hits(post_text, report.site_id) if post_text else []
         return report_item(report, author, hits, self._policy, self.version)
+
+
+def _rule_sides(rules: Sequence[Rule]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """For each rule, the named patterns among the alternatives of its two cells, in cell
+    order (parsed once per list, not once per post)."""
+    return [tuple(tuple(name for alt in cell if (name := pattern_name(alt)) is not None)
+                  for cell in (rule.left, rule.right))  # type: ignore[misc]
+            for rule in rules]
