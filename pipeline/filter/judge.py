@@ -33,6 +33,7 @@ class FilterCore:
         self._detectors = tuple(config.wordlists.detectors)
         self._rules = matcher.wordlist.rules
         self._rule_sides = _rule_sides(self._rules)
+        self._rules_by_pattern = {i for i, sides in enumerate(self._rule_sides) if sides[0]}
         # Rules made of patterns alone need no candidate to fire: posts with a trigger character
         # are searched for their patterns too.
         alone = {p for r in self._rules if all(pattern_name(a) for a in r.left + r.right)
@@ -122,8 +123,10 @@ class FilterCore:
             found.setdefault((raw.entry.rule, raw.entry.side), []).append((raw.start, raw.end))
         spans: dict[str, list[tuple[int, int]]] = {}  # each named pattern, searched once
         hits = []
-        for index, (rule, patterns) in enumerate(zip(self._rules, self._rule_sides,
-                                                      strict=True)):
+        # A rule needs its first part: a term found, or a pattern it names.
+        candidates = self._rules_by_pattern.union(rule for rule, side in found if side == 0)
+        for index in sorted(candidates):
+            rule, patterns = self._rules[index], self._rule_sides[index]
             if rule.sites is not None and site_id not in rule.sites:
                 continue
             sides = []

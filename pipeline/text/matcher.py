@@ -103,9 +103,10 @@ class Matcher:
         allows: list[tuple[int, int, list[Gap]]] = []
         for c in candidates:
             entry = c.entry
-            if not all(have >= need for have, need in zip(runs[c.start:c.end], entry.runs,
-                                                          strict=True)):
-                continue
+            if max(entry.runs) > 1 and not all(
+                    have >= need for have, need in zip(runs[c.start:c.end], entry.runs,
+                                                       strict=True)):
+                continue  # (every letter of a text is there at least once)
             gaps = deliberate(text, match, c.start, c.end, entry.normalized, entry.gaps)
             if gaps is None:
                 continue

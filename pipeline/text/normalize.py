@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from typing import NamedTuple
 
 from pipeline.text.confusables import confusable_map
@@ -476,17 +476,18 @@ def track(text: str) -> tuple[Tracked, Tracked]:
 
     Slower than `views` (a Python loop over the text); used only for texts with a candidate hit.
     """
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    table = _BASE_TABLE
-    for index, ch in enumerate(_prepare(text)):
-        mapped = table[ord(ch)]
-        if mapped:
-            pieces.append(mapped)
-            starts.extend([index] * len(mapped))
-            ends.extend([index + 1] * len(mapped))
+    # Each character as written becomes `_BASE_TABLE[ord(ch)]`: empty, one character or
+    # several, each of which maps back to it. Built with C-level map passes, no Python loop.
+    pieces = list(map(_BASE_TABLE.__getitem__, map(ord, _prepare(text))))
     joined = "".join(pieces)
+    n = len(pieces)
+    lengths = list(map(len, pieces))
+    if lengths.count(1) == n:  # the common case: one character for one
+        starts = list(range(n))
+        ends = list(range(1, n + 1))
+    else:
+        starts = list(chain.from_iterable(map(repeat, range(n), lengths)))
+        ends = list(chain.from_iterable(map(repeat, range(1, n + 1), lengths)))
     base = Tracked(joined, starts, ends, [1] * len(joined))
     if "\u3099" in base.text or "\u309a" in base.text:
         base = _track_sub(base, _COMPOSE_RE, _compose)
