@@ -18,7 +18,7 @@ from pipeline.text.detectors import Span, detect_contacts, might_contain_contact
 from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
 from pipeline.text.normalize import SENTINEL, Tracked, text_starts, track, views, views_batch
-from pipeline.text.rules import PATTERNS, Rule, near, pattern_name, pattern_spans
+from pipeline.text.rules import PATTERNS, Rule, near, pattern_name
 
 CONTACT_CATEGORY = "contact"
 
@@ -32,8 +32,8 @@ class FilterCore:
         self._policy = config.policy
         self._detectors = tuple(config.wordlists.detectors)
         self._rules = matcher.wordlist.rules
-        self._rule_sides = _rule_sides(self._rules)
-        self._rules_by_pattern = {i for i, sides in enumerate(self._rule_sides) if sides[0]}
+        self._rule_sides, self._rules_by_pattern, self._rule_patterns_re = _rule_index(
+            self._rules)
         # Rules made of patterns alone need no candidate to fire: posts with a trigger character
         # are searched for their patterns too.
         alone = {p for r in self._rules if all(pattern_name(a) for a in r.left + r.right)
@@ -122,9 +122,14 @@ class FilterCore:
         for raw in parts:
             found.setdefault((raw.entry.rule, raw.entry.side), []).append((raw.start, raw.end))
         spans: dict[str, list[tuple[int, int]]] = {}  # each named pattern, searched once
+        # One search tells whether any pattern occurs at all (most often none does).
+        patterned = (self._rule_patterns_re is not None
+                     and self._rule_patterns_re.search(base.text) is not None)
         hits = []
         # A rule needs its first part: a term found, or a pattern it names.
-        candidates = self._rules_by_pattern.union(rule for rule, side in found if side == 0)
+        candidates = {rule for rule, side in found if side == 0}
+        if patterned:
+            candidates |= self._rules_by_pattern
         for index in sorted(candidates):
             rule, patterns = self._rules[index], self._rule_sides[index]
             if rule.sites is not None and site_id not in rule.sites:
@@ -132,11 +137,12 @@ class FilterCore:
             sides = []
             for side in (0, 1):
                 side_spans = found.get((index, side), [])
-                if patterns[side]:
+                if patterns[side] and patterned:
                     side_spans = list(side_spans)
                     for name in patterns[side]:
                         if name not in spans:
-                            spans.update(pattern_spans(base, {name}))
+                            spans[name] = [base.span(*m.span())
+                                           for m in PATTERNS[name].finditer(base.text)]
                         side_spans += spans[name]
                 if not side_spans:
                     break
@@ -175,9 +181,15 @@ class FilterCore:
         return report_item(report, author, hits, self._policy, self.version)
 
 
-def _rule_sides(rules: Sequence[Rule]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """For each rule, the named patterns among the alternatives of its two cells, in cell
-    order (parsed once per list, not once per post)."""
-    return [tuple(tuple(name for alt in cell if (name := pattern_name(alt)) is not None)
-                  for cell in (rule.left, rule.right))  # type: ignore[misc]
-            for rule in rules]
+def _rule_index(rules: Sequence[Rule]) -> tuple[
+        list[tuple[tuple[str, ...], tuple[str, ...]]], set[int], re.Pattern[str] | None]:
+    """What `_rule_hits` needs to know of the rules, worked out once per list: for each rule
+    the named patterns among the alternatives of its two cells (in cell order), the rules
+    whose first cell names a pattern, and one regex that finds any pattern a rule names."""
+    sides = [(tuple(name for alt in rule.left if (name := pattern_name(alt)) is not None),
+              tuple(name for alt in rule.right if (name := pattern_name(alt)) is not None))
+             for rule in rules]
+    names = sorted({name for left, right in sides for name in left + right})
+    any_re = (re.compile("|".join(f"(?:{PATTERNS[name].pattern})" for name in names))
+              if names else None)
+    return sides, {i for i, (left, _) in enumerate(sides) if left}, any_re

@@ -408,9 +408,9 @@ def normalize(text: str) -> str:
     return views(text).match
 
 
-@dataclass(frozen=True, slots=True)
-class Tracked:
+class Tracked(NamedTuple):
     """A view with, for each of its characters, the span of the original text it came from.
+    (A named tuple: several are built for every post with a candidate.)
 
     Attributes:
         text: the view.
