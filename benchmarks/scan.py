@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, machine, publish, record_batches, write_wordlist_dir
+from benchmarks.common import ROOT, Batch, machine, publish, record_batches, write_wordlist_dir
 from pipeline.config import Config, WordlistsConfig
 from pipeline.filter.service import build_core, freeze_heap
 from pipeline.filter.worker import FilterWorker
@@ -92,12 +92,12 @@ def child_cpu(argv: list[str], sink: Path | str = os.devnull) -> tuple[float, in
     return float(cpu), int(peak_kib) * 1024
 
 
-def core_cpu(worker: FilterWorker, batches: list[object]) -> float:
+def core_cpu(worker: FilterWorker, batches: list[Batch]) -> float:
     """CPU seconds of this process for one pass of `FilterWorker.judge` over `batches`."""
     dlq = worker.loop.dead_letters
     started = time.process_time()
     for batch in batches:
-        worker.judge(batch, dlq)  # type: ignore[arg-type]
+        worker.judge(batch, dlq)
     return time.process_time() - started
 
 
