@@ -69,7 +69,7 @@ def test_dry_run_command(tmp_path: Path) -> None:
 def _one_at_a_time(active: FilterCore, candidate: FilterCore,
                    posts: list[Post]) -> list[tuple[str, str, str, list[str], list[str]]]:
     """The dry run as it was before the batch path: each post judged alone by both sets."""
-    out = []
+    out: list[tuple[str, str, str, list[str], list[str]]] = []
     for post in posts:
         a_verdict, a_hits = active.scan(post)
         c_verdict, c_hits = candidate.scan(post)
