@@ -6,27 +6,28 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import msgspec
-import uvloop
 
 import pipeline
 from pipeline.config import Config, effective, load_config
 from pipeline.errors import ConfigError, MimamoriError, WordlistError
-from pipeline.kafka import compat as kafkacompat
 from pipeline.telemetry.logs import configure as configure_logging
 
-if TYPE_CHECKING:  # the commands import what they use when they run
+if TYPE_CHECKING:  # the commands import what they use when they run (`scan` starts quickly)
     from pipeline.filter.judge import FilterCore
     from pipeline.tools.dryrun import Summary
     from pipeline.tools.scan import Overlong
 
 log = logging.getLogger("mimamori")
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
+#: Commands that never talk to Kafka: they start without importing a Kafka client.
+OFFLINE_COMMANDS = frozenset({"scan", "check-wordlists"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -164,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on uvloop (imported here: offline commands never need it)."""
+    import uvloop
+
+    return uvloop.run(coroutine)
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if getattr(args, "bootstrap_servers", None):
@@ -190,7 +198,10 @@ def entry() -> None:
     signal.signal(signal.SIGTERM, _stopped_before_start)
     argv = sys.argv[1:]
     configure_logging(_log_level(argv))
-    kafkacompat.install()  # every command's Kafka clients run on uvloop
+    if not argv or argv[0] not in OFFLINE_COMMANDS:
+        from pipeline.kafka import compat
+
+        compat.install()  # every command's Kafka clients run on uvloop
     sys.exit(main(argv))
 
 
@@ -248,17 +259,17 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "run":
         from pipeline.filter.service import run_worker
 
-        uvloop.run(run_worker(config))
+        _run(run_worker(config))
         return 0
     if command == "broker":
         from pipeline.tools.demo import run_broker
 
-        uvloop.run(run_broker(config))
+        _run(run_broker(config))
         return 0
     if command == "create-topics":
         from pipeline.kafka.admin import create_topics
 
-        report = uvloop.run(create_topics(config))
+        report = _run(create_topics(config))
         for line in report.lines():
             print(line)
         return 1 if report.failed else 0
@@ -268,14 +279,14 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from pipeline.tools.topictool import produce_lines, stdin_lines
 
         separator = args.key_separator.encode() if args.key_separator else None
-        n = uvloop.run(produce_lines(config, args.topic, stdin_lines(), separator))
+        n = _run(produce_lines(config, args.topic, stdin_lines(), separator))
         print(f"produced {n} record(s) to {args.topic}", file=sys.stderr)
         return 0
     if command == "consume":
         from pipeline.tools.topictool import consume_topic
 
         try:
-            uvloop.run(consume_topic(config, args.topic, sys.stdout.buffer,
+            _run(consume_topic(config, args.topic, sys.stdout.buffer,
                                      from_beginning=args.from_beginning, follow=args.follow,
                                      limit=args.max, with_headers=args.headers))
         except ValueError as exc:
@@ -289,7 +300,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "demo":
         from pipeline.tools.demo import run_demo
 
-        return uvloop.run(run_demo(config, posts=args.posts, workers=args.workers,
+        return _run(run_demo(config, posts=args.posts, workers=args.workers,
                                    keep_running=args.keep_running))
     raise AssertionError(command)  # argparse only accepts the commands above
 
@@ -356,7 +367,7 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
         from pipeline.kafka.topicio import read_range
 
         try:
-            records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
+            records = _run(read_range(kafka_client_options(config.kafka), [args.topic],
                                             args.from_offset, args.to_offset, args.partition))
         except (ValueError, TimeoutError, KafkaError) as exc:
             print(f"mimamori: dry-run: {exc or type(exc).__name__}", file=sys.stderr)
