@@ -64,7 +64,7 @@ from pipeline.text.matcher import Matcher
 from pipeline.text.wordlists import Wordlist, load_wordlists
 from pipeline.tools.sample import SampleRecord, generate
 
-STREAMS = ("clean", "ng raid", "watch raid")
+STREAMS = ("clean", "ng-raid", "watch-raid")
 _COMMON: dict[str, Any] = {"report_ratio": 0.0, "malformed": False}
 #: The functions whose share of a worker's samples the profile account reports (total: the
 #: function and everything it calls).
@@ -101,7 +101,7 @@ def streams(n_posts: int, seed: int = 42) -> dict[str, list[SampleRecord]]:
             kept.append(record)
     if min(map(len, raids.values())) < n_posts:
         raise SystemExit("the hit stream held too few posts of each verdict")
-    return {"clean": clean, "ng raid": raids["ng"], "watch raid": raids["review"]}
+    return {"clean": clean, "ng-raid": raids["ng"], "watch-raid": raids["review"]}
 
 
 async def produce(config: Config, records: list[SampleRecord]) -> None:
@@ -141,9 +141,11 @@ async def end_to_end(args: argparse.Namespace,
         profiled = False
         for n in args.processes:
             for name, config in configs.items():
+                if name not in args.streams:
+                    continue
                 group = with_group(config, f"{config.topics.posts}.filter-{n}")
                 profile = None
-                if args.profile and not profiled and name == "ng raid":
+                if args.profile and not profiled and name == "ng-raid":
                     profile, profiled = args.profile_file, True
                 result = await drain(group, len(data[name]), "filter",
                                      ["pipeline", "run", "--log-level", "WARNING"], n,
@@ -275,6 +277,7 @@ def report(args: argparse.Namespace, data: dict[str, list[SampleRecord]],
     command = (f".venv/bin/python -m benchmarks.raid --posts {args.posts} --processes "
                f"{','.join(map(str, args.processes))} --partitions {args.partitions} "
                f"--core-posts {args.core_posts} --runs {args.runs}"
+               f"{' --streams ' + ','.join(args.streams) if args.streams != list(STREAMS) else ''}"
                f"{' --profile' if args.profile else ''}{' --core-only' if args.core_only else ''}")
     parts = [f"Command: `{command}`.\n\nMachine: {machine()}. Broker, workers and this script "
              "share it.\n\nStreams (posts only, no reports): clean = `generate(seed=42, "
@@ -330,6 +333,8 @@ def main() -> None:
     parser.add_argument("--processes", default="2,1",
                         help="comma-separated worker process counts (default 2,1)")
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--streams", default=",".join(STREAMS),
+                        help=f"streams drained end to end (default {','.join(STREAMS)})")
     parser.add_argument("--core-posts", type=int, default=20_000,
                         help="posts per stream for the in-process measures")
     parser.add_argument("--runs", type=int, default=5, help="rounds of the in-process measures")
@@ -339,6 +344,9 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     args.processes = [int(n) for n in args.processes.split(",")]
+    args.streams = args.streams.split(",")
+    if not set(args.streams) <= set(STREAMS):
+        raise SystemExit(f"--streams: choose among {', '.join(STREAMS)}")
     if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
         raise SystemExit("--profile needs py-spy: run scripts/setup.sh bench")
     args.workdir = Path(tempfile.mkdtemp(prefix="mimamori-raid-"))
