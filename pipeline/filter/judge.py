@@ -17,7 +17,15 @@ from pipeline.filter.policy import verdict_of
 from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
 from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
-from pipeline.text.normalize import SENTINEL, Tracked, text_starts, track, views, views_batch
+from pipeline.text.normalize import (
+    SENTINEL,
+    Tracked,
+    text_starts,
+    track,
+    track_views,
+    views,
+    views_batch,
+)
 from pipeline.text.rules import PATTERNS, Rule, near, pattern_name
 
 CONTACT_CATEGORY = "contact"
@@ -58,9 +66,11 @@ class FilterCore:
         contacts = self._contacts_batch(parts) if self._detectors else {}
         patterned = self._patterned(batch.base, parts) if self._alone else set()
         results: list[list[Hit]] = [[] for _ in texts]
+        starts = batch.match_starts
         for index in candidates.keys() | contacts.keys() | patterned:
+            known = (parts[index], batch.match[starts[index]:starts[index + 1] - 1])
             results[index] = self._resolve(texts[index], candidates.get(index, []),
-                                           contacts.get(index, []), sites[index])
+                                           contacts.get(index, []), sites[index], known)
         return results
 
     def _contacts_batch(self, parts: list[str]) -> dict[int, list[Span]]:
@@ -108,12 +118,13 @@ class FilterCore:
         return self._resolve(text, candidates, contacts, site_id)
 
     def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span],
-                 site_id: str | None) -> list[Hit]:
+                 site_id: str | None, known: tuple[str, str] | None = None) -> list[Hit]:
         """Offsets back into `text`, repeated letters, spacing evidence, context and allow
         entries checked. An allow match drops every hit, detector hits included, that lies
         entirely inside it (and spaced like it: `evidence.covers`); a hit that starts or ends
-        outside it stays."""
-        base, match = track(text)
+        outside it stays. `known` are the text's base and match views when the batch has them
+        (`normalize.track_views`)."""
+        base, match = track_views(text, *known) if known is not None else track(text)
         found, allows = self.matcher.resolve(candidates, match, text)
         hits = [Hit(raw.entry.term, raw.entry.mode, raw.entry.category,  # type: ignore[arg-type]
                     raw.start, raw.end) for raw in found if raw.entry.mode != "part"]

@@ -498,6 +498,27 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     return base, match
 
 
+# Empty for a character of the text as written that is one character of the base view.
+_ONE_FOR_ONE = _Table(lambda ch: "" if len(base_char(ch)) == 1 else ch)
+
+
+def track_views(text: str, base: str, match: str) -> tuple[Tracked, Tracked]:
+    """`track(text)`, for a text whose views (`views(text)`: `base`, `match`) are known.
+
+    Most texts need no pass of their own: when every character as written is one character of
+    the base view (no voiced mark composed, nothing invisible dropped, nothing expanded) and the
+    match view deleted nothing, both views are as long as the text and every map is the
+    identity. Any other text takes `track`.
+    """
+    n = len(text)
+    if len(base) == n == len(match) and not _prepare(text).translate(_ONE_FOR_ONE):
+        starts = list(range(n))
+        ends = list(range(1, n + 1))
+        runs = [1] * n
+        return Tracked(base, starts, ends, runs), Tracked(match, starts, ends, runs)
+    return track(text)
+
+
 class TermForm(NamedTuple):
     """How a wordlist term is looked up.
 
