@@ -88,8 +88,9 @@ class KeyHashCache:
         return all_partitions[hashed % len(all_partitions)]
 
 
-def make_producer(config: Config) -> AIOKafkaProducer:
-    """A service's producer as configured (`kafka.*`): acks, batching, linger, compression.
+def make_producer(config: Config, partitioner: KeyHashCache | None = None) -> AIOKafkaProducer:
+    """A service's producer as configured (`kafka.*`): acks, batching, linger, compression;
+    `partitioner` shares its cache of key hashes with the caller (a new one by default).
 
     Its request size limit also admits the largest DLQ record (`topics.dlq_max_message_bytes`):
     the copy of an input record of the input topic's full size, with its `dlq.*` headers.
@@ -98,7 +99,7 @@ def make_producer(config: Config) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         **kafka_client_options(k),
         client_id=f"{k.client_id}-producer",
-        partitioner=KeyHashCache(),
+        partitioner=partitioner or KeyHashCache(),
         acks="all" if k.acks == "all" else 1,
         enable_idempotence=k.enable_idempotence,
         linger_ms=k.linger_ms,

@@ -68,13 +68,31 @@ class FakeConsumer:
         return {"in"}
 
 
+class FakeBuilder:
+    """A record batch being filled (`FakeProducer.create_batch`)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+
+    def append(self, *, timestamp: float | None, key: bytes | None, value: bytes | None,
+               headers: Sequence[tuple[str, bytes]]) -> object:
+        self.records.append((key, value))
+        return object()
+
+
 class FakeProducer:
-    """Acknowledges sends, or fails those whose value is in `fail` with the given error."""
+    """Acknowledges sends, or fails those whose value is in `fail` with the given error.
+
+    A record batch holding such a value fails with its error without using it up: the value's
+    own send, when the loop then sends the batch's records one by one, fails as before.
+    """
 
     def __init__(self, log: list[tuple[Any, ...]], fail: dict[bytes, BaseException]) -> None:
         self.log = log
         self.fail = dict(fail)
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
+        #: The record batches sent: topic, partition and how many records.
+        self.batches: list[tuple[str, int, int]] = []
         #: Fail every send of those values, not just the first.
         self.sticky = False
 
@@ -88,6 +106,27 @@ class FakeProducer:
             future.set_exception(error)
         else:
             self.sent.append((topic, key, value))
+            future.set_result(None)
+        return future
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> FakeBuilder:
+        return FakeBuilder()
+
+    async def send_batch(self, batch: FakeBuilder, topic: str, *,
+                         partition: int) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        errors = [self.fail[value or b""] for _, value in batch.records
+                  if (value or b"") in self.fail]
+        self.batches.append((topic, partition, len(batch.records)))
+        for _, value in batch.records:
+            self.log.append(("send", topic, value))
+        if errors:
+            future.set_exception(errors[0])
+        else:
+            self.sent.extend((topic, key, value) for key, value in batch.records)
             future.set_result(None)
         return future
 
@@ -156,6 +195,18 @@ def test_commit_comes_after_every_send_with_last_plus_one_offsets() -> None:
     assert sample(metrics, "mimamori_records_consumed_total", topic="in") == 3
     assert sample(metrics, "mimamori_outputs_total", topic="out") == 3
     assert sample(metrics, "mimamori_offset_commits_total", result="ok") == 1
+
+
+def test_outputs_go_as_one_record_batch_per_partition_and_dlq_copies_alone() -> None:
+    echo = Echo(raise_on=b"bad")
+    loop, _, producer, _ = make_loop(echo, [
+        {POSTS: [record(POSTS, 1, b"a"), record(POSTS, 2, b"b"), record(POSTS, 3, b"bad"),
+                 record(POSTS, 4, b"c")]}])
+    assert asyncio.run(loop.run_once()) == 4
+    # A and B in one batch; the DLQ copy (headers) alone, after them; C in a batch of its own.
+    assert producer.batches == [("out", 0, 2), ("out", 0, 1)]
+    assert [(t, v) for t, _, v in producer.sent] == [
+        ("out", b"A"), ("out", b"B"), ("in.dlq", b"bad"), ("out", b"C")]
 
 
 def test_a_failed_send_rewinds_commits_nothing_and_counts_nothing() -> None:
