@@ -505,18 +505,24 @@ _ONE_FOR_ONE = _Table(lambda ch: "" if len(base_char(ch)) == 1 else ch)
 def track_views(text: str, base: str, match: str) -> tuple[Tracked, Tracked]:
     """`track(text)`, for a text whose views (`views(text)`: `base`, `match`) are known.
 
-    Most texts need no pass of their own: when every character as written is one character of
-    the base view (no voiced mark composed, nothing invisible dropped, nothing expanded) and the
-    match view deleted nothing, both views are as long as the text and every map is the
-    identity. Any other text takes `track`.
+    Most texts need no pass of their own over the text as written: when every character is one
+    character of the base view (no voiced mark composed, nothing invisible dropped, nothing
+    expanded), the base view's map is the identity, and so is the match view's when it deleted
+    nothing (both views as long as the text); otherwise only the match view's deletions are
+    tracked. Any other text takes `track`.
     """
     n = len(text)
-    if len(base) == n == len(match) and not _prepare(text).translate(_ONE_FOR_ONE):
-        starts = list(range(n))
-        ends = list(range(1, n + 1))
-        runs = [1] * n
-        return Tracked(base, starts, ends, runs), Tracked(match, starts, ends, runs)
-    return track(text)
+    if len(base) != n or _prepare(text).translate(_ONE_FOR_ONE):
+        return track(text)
+    starts = list(range(n))
+    ends = list(range(1, n + 1))
+    runs = [1] * n
+    tracked_base = Tracked(base, starts, ends, runs)
+    if len(match) == n:
+        return tracked_base, Tracked(match, starts, ends, runs)
+    # The match view deleted something: its steps, as `track` takes them from the base view.
+    lettered = Tracked(_lettered(base), starts, ends, runs)
+    return tracked_base, _track_sub(_track_sub(lettered, _GAPS_RE), _REPEAT_RE, absorb=True)
 
 
 class TermForm(NamedTuple):
