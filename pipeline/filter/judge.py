@@ -66,9 +66,10 @@ class FilterCore:
         contacts = self._contacts_batch(parts) if self._detectors else {}
         patterned = self._patterned(batch.base, parts) if self._alone else set()
         results: list[list[Hit]] = [[] for _ in texts]
-        starts = batch.match_starts
+        starts, base_starts = batch.match_starts, text_starts(parts)
         for index in candidates.keys() | contacts.keys() | patterned:
-            known = (parts[index], batch.match[starts[index]:starts[index + 1] - 1])
+            known = (parts[index], batch.match[starts[index]:starts[index + 1] - 1],
+                     batch.lettered[base_starts[index]:base_starts[index + 1] - 1])
             results[index] = self._resolve(texts[index], candidates.get(index, []),
                                            contacts.get(index, []), sites[index], known)
         return results
@@ -118,12 +119,12 @@ class FilterCore:
         return self._resolve(text, candidates, contacts, site_id)
 
     def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span],
-                 site_id: str | None, known: tuple[str, str] | None = None) -> list[Hit]:
+                 site_id: str | None, known: tuple[str, str, str] | None = None) -> list[Hit]:
         """Offsets back into `text`, repeated letters, spacing evidence, context and allow
         entries checked. An allow match drops every hit, detector hits included, that lies
         entirely inside it (and spaced like it: `evidence.covers`); a hit that starts or ends
-        outside it stays. `known` are the text's base and match views when the batch has them
-        (`normalize.track_views`)."""
+        outside it stays. `known` are the text's base view, match view and match view before
+        deletions when the batch has them (`normalize.track_views`)."""
         base, match = track_views(text, *known) if known is not None else track(text)
         found, allows = self.matcher.resolve(candidates, match, text)
         hits = [Hit(raw.entry.term, raw.entry.mode, raw.entry.category,  # type: ignore[arg-type]

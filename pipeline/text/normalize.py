@@ -381,11 +381,13 @@ def views(text: str) -> Views:
 @dataclass(frozen=True, slots=True)
 class BatchViews:
     """The views of many texts at once: each view joined by `SENTINEL`, with the offset at
-    which each text's match view starts."""
+    which each text's match view starts, and the match view before its deletions (`lettered`,
+    as long as `base`: the tracking path starts from it)."""
 
     base: str
     match: str
     match_starts: list[int]
+    lettered: str = ""
 
 
 def text_starts(parts: Sequence[str]) -> list[int]:
@@ -399,8 +401,10 @@ def views_batch(texts: Sequence[str]) -> BatchViews:
 
     No text may contain `SENTINEL` (the caller normalizes such a text on its own).
     """
-    joined = views(SENTINEL.join(texts))
-    return BatchViews(joined.base, joined.match, text_starts(joined.match.split(SENTINEL)))
+    base = _base_view(SENTINEL.join(texts))
+    lettered = _lettered(base)
+    match = _REPEAT_RE.sub("", _GAPS_RE.sub("", lettered))  # as `views` makes it
+    return BatchViews(base, match, text_starts(match.split(SENTINEL)), lettered)
 
 
 def normalize(text: str) -> str:
@@ -502,8 +506,10 @@ def track(text: str) -> tuple[Tracked, Tracked]:
 _ONE_FOR_ONE = _Table(lambda ch: "" if len(base_char(ch)) == 1 else ch)
 
 
-def track_views(text: str, base: str, match: str) -> tuple[Tracked, Tracked]:
-    """`track(text)`, for a text whose views (`views(text)`: `base`, `match`) are known.
+def track_views(text: str, base: str, match: str,
+                lettered: str | None = None) -> tuple[Tracked, Tracked]:
+    """`track(text)`, for a text whose views (`views(text)`: `base`, `match`) are known, and
+    maybe its match view before deletions (`lettered`, `BatchViews.lettered`).
 
     Most texts need no pass of their own over the text as written: when every character is one
     character of the base view (no voiced mark composed, nothing invisible dropped, nothing
@@ -521,8 +527,8 @@ def track_views(text: str, base: str, match: str) -> tuple[Tracked, Tracked]:
     if len(match) == n:
         return tracked_base, Tracked(match, starts, ends, runs)
     # The match view deleted something: its steps, as `track` takes them from the base view.
-    lettered = Tracked(_lettered(base), starts, ends, runs)
-    return tracked_base, _track_sub(_track_sub(lettered, _GAPS_RE), _REPEAT_RE, absorb=True)
+    letters = Tracked(_lettered(base) if lettered is None else lettered, starts, ends, runs)
+    return tracked_base, _track_sub(_track_sub(letters, _GAPS_RE), _REPEAT_RE, absorb=True)
 
 
 class TermForm(NamedTuple):
