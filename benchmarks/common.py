@@ -129,6 +129,20 @@ def machine() -> str:
             f"commit {commit or 'uncommitted'}")
 
 
+def machine_load() -> str:
+    """The machine's 1-minute load average and CPU pressure (share of the last minute some
+    task waited for a CPU): this 2-core machine is shared, and the numbers mean little
+    without it."""
+    load = os.getloadavg()[0]
+    pressure = "?"
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            pressure = fh.readline().split()[2].split("=")[1] + "%"
+    except (OSError, IndexError):
+        pass
+    return f"{load:.1f}, {pressure}"
+
+
 def write_section(title: str, body: str) -> None:
     """Replace (or add) the `## title` section of RESULTS.md."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
