@@ -79,7 +79,10 @@ ACCOUNT = {
         ("process_post", "pipeline/filter/judge.py"),
     "outputs encoded (FilterWorker._output)": ("_output", "pipeline/filter/worker.py"),
     "decoding posts (decode_post)": ("decode_post", "pipeline/contract/messages.py"),
-    "producing outputs (AIOKafkaProducer.send)": ("send", "aiokafka/producer/producer.py"),
+    "producing outputs, waiting for acks (ProcessingLoop._produce)":
+        ("_produce", "pipeline/kafka/loop.py"),
+    "fetching records (AIOKafkaConsumer.getmany)": ("getmany", "aiokafka/consumer/consumer.py"),
+    "committing offsets (ProcessingLoop._commit)": ("_commit", "pipeline/kafka/loop.py"),
 }
 
 
