@@ -415,10 +415,11 @@ class ProcessingLoop:
         """Send every output and wait for every acknowledgement.
 
         Small keyed outputs go as record batches, one per topic-partition (`_send_all`); the
-        records of a batch that fails are then sent one at a time. An output the broker
-        refuses for what it is (too large, say) is replaced: a DLQ copy by a shorter one, any
-        other output by the DLQ copy of its input record. Returns what was acknowledged, or
-        None when a retriable failure means the batch must be replayed.
+        records of a record batch refused for what it holds are then sent one at a time. An
+        output the broker refuses for what it is (too large, say) is replaced: a DLQ copy by a
+        shorter one, any other output by the DLQ copy of its input record. Returns what was
+        acknowledged, or None when a retriable failure (of a record or a record batch) means
+        the batch must be replayed.
         """
         acknowledged: list[Output] = []
         pending = outputs
@@ -435,8 +436,12 @@ class ProcessingLoop:
                 error = failures.get(future)
                 if error is None:
                     acknowledged.extend(group)
-                elif is_batch:  # whatever the reason, its records are tried one by one
-                    again.extend(group)
+                elif is_batch:
+                    fault = classify_produce(error)
+                    if fault.retriable:  # the broker is away: replay, as for any record
+                        refused.append((group[0], fault))
+                    else:  # one of its records is refused: find which, one by one
+                        again.extend(group)
                 else:
                     refused.append((group[0], classify_produce(error)))
             transient = [fault for _, fault in refused if fault.retriable]
@@ -477,9 +482,13 @@ class ProcessingLoop:
             for (topic, partition), (builder, members) in open_batches.items():
                 try:
                     future = await producer.send_batch(builder, topic, partition=partition)
-                except Exception:  # refused at once (no metadata, say): one by one instead
-                    for output in members:
-                        await self._send_one(output, sent, refused)
+                except Exception as exc:
+                    fault = classify_produce(exc)
+                    if fault.retriable:  # no room or no broker: the batch is replayed
+                        refused.extend((output, fault) for output in members)
+                    else:  # refused for what it holds: its records one by one
+                        for output in members:
+                            await self._send_one(output, sent, refused)
                 else:
                     sent.append((members, future, True))
             open_batches.clear()

@@ -81,11 +81,9 @@ class FakeBuilder:
 
 
 class FakeProducer:
-    """Acknowledges sends, or fails those whose value is in `fail` with the given error.
-
-    A record batch holding such a value fails with its error without using it up: the value's
-    own send, when the loop then sends the batch's records one by one, fails as before.
-    """
+    """Acknowledges sends and record batches, or fails those holding a value in `fail` with
+    its error: the first time only, or every time when `sticky` (a record the broker refuses
+    for what it is)."""
 
     def __init__(self, log: list[tuple[Any, ...]], fail: dict[bytes, BaseException]) -> None:
         self.log = log
@@ -118,8 +116,9 @@ class FakeProducer:
     async def send_batch(self, batch: FakeBuilder, topic: str, *,
                          partition: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        errors = [self.fail[value or b""] for _, value in batch.records
-                  if (value or b"") in self.fail]
+        take = self.fail.get if self.sticky else self.fail.pop
+        errors = [error for _, value in batch.records
+                  if (error := take(value or b"", None)) is not None]
         self.batches.append((topic, partition, len(batch.records)))
         for _, value in batch.records:
             self.log.append(("send", topic, value))
@@ -249,6 +248,7 @@ def test_a_refused_output_sends_its_input_to_the_dlq_and_the_batch_commits() -> 
     loop, consumer, producer, metrics = make_loop(
         Echo(), [{POSTS: [record(POSTS, 5, b"a"), record(POSTS, 6, b"b")]}],
         fail={b"B": MessageSizeTooLargeError()})
+    producer.sticky = True  # too large in its record batch, and on its own
     assert asyncio.run(loop.run_once()) == 2
     assert [(t, v) for t, _, v in producer.sent] == [("out", b"A"), ("in.dlq", b"b")]
     assert [c for c in consumer.calls if c[0] == "commit"] == [("commit", {POSTS: 7})]
