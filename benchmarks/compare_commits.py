@@ -14,7 +14,8 @@ dropped). The command must not write into the tree (pass the benchmark's `--no-w
 
 Printed at the end, as Markdown: each round's value per commit and its ratio to the first
 commit in that round, the 1-minute load average when each run started, and the best and the
-median of all rounds per commit with their ratios to the first commit's (higher is better).
+median of all rounds per commit with their ratios to the first commit's (higher is better,
+unless the metric is named in `--lower`).
 Nothing is written to RESULTS.md: the tables are meant to be pasted with a reading.
 """
 
@@ -77,28 +78,32 @@ def run_once(tree: Tree, command: list[str], metrics: dict[str, re.Pattern[str]]
         tree.values.setdefault(name, []).append(float(found.group(1).replace(",", "")))
 
 
-def tables(trees: list[Tree], metric: str) -> str:
-    """Markdown: per-round values and ratios to the first commit, then best and median of each."""
+def tables(trees: list[Tree], metric: str, lower: bool) -> str:
+    """Markdown: per-round values and ratios to the first commit, then best and median of each
+    (best is the lowest when `lower`)."""
     base = trees[0]
     head = "| round | " + " | ".join(
         f"{t.sha}" + ("" if t is base else f" | {t.sha} / {base.sha}") for t in trees) + \
         " | load (1 min) at each start |"
     cols = 1 + sum(1 if t is base else 2 for t in trees) + 1
-    lines = [f"{metric}:", "", head, "| ---: " * (cols - 1) + "| --- |"]
+    digits = 0 if min(min(t.values[metric]) for t in trees) >= 100 else 2
+    lines = [f"{metric}{' (lower is better)' if lower else ''}:", "", head,
+             "| ---: " * (cols - 1) + "| --- |"]
     for i, first in enumerate(base.values[metric]):
         cells = [f"{i + 1}"]
         for t in trees:
             value = t.values[metric][i]
-            cells.append(f"{value:,.0f}")
+            cells.append(f"{value:,.{digits}f}")
             if t is not base:
                 cells.append(f"{value / first:.3f}")
         cells.append(", ".join(f"{t.loads[i]:.1f}" for t in trees))
         lines.append("| " + " | ".join(cells) + " |")
-    for row, pick, mark in (("best", max, "**"), ("median", statistics.median, "")):
+    for row, pick, mark in (("best", min if lower else max, "**"),
+                            ("median", statistics.median, "")):
         picked = [pick(t.values[metric]) for t in trees]
         cells = [row]
         for t, value in zip(trees, picked, strict=True):
-            cells.append(f"{mark}{value:,.0f}{mark}")
+            cells.append(f"{mark}{value:,.{digits}f}{mark}")
             if t is not base:
                 cells.append(f"{mark}{value / picked[0]:.3f}{mark}")
         lines.append("| " + " | ".join(cells) + " | |")
@@ -112,6 +117,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--metric", action="append", required=True, metavar="NAME=REGEX",
                         help="a number to read from the output (first group); repeatable")
+    parser.add_argument("--lower", action="append", default=[], metavar="NAME",
+                        help="a metric where lower is better (CPU seconds, latency)")
     parser.add_argument("--trees", type=Path, default=ROOT.parent,
                         help="where the worktrees go (default: beside this checkout)")
     parser.add_argument("--setup", default="", help="extra for scripts/setup.sh (e.g. bench)")
@@ -134,7 +141,7 @@ def main() -> None:
             for tree in trees:
                 run_once(tree, command, metrics)
                 print(f"round {i + 1} {tree.sha}: " + ", ".join(
-                    f"{name} {tree.values[name][-1]:,.0f}" for name in metrics), flush=True)
+                    f"{name} {tree.values[name][-1]:,.2f}" for name in metrics), flush=True)
     finally:
         for tree in trees:
             if tree.made_here and not args.keep:
@@ -142,7 +149,7 @@ def main() -> None:
     print(f"\nCommand in each tree: `{' '.join(command)}`; {args.rounds} rounds, commits in "
           f"the order {', '.join(f'{t.sha} ({t.label})' for t in trees)}.\n")
     for name in metrics:
-        print(tables(trees, name) + "\n")
+        print(tables(trees, name, name in args.lower) + "\n")
 
 
 if __name__ == "__main__":
