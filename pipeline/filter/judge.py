@@ -6,7 +6,6 @@ way. Finding hits is this module's work; what they lead to is `outcomes.py`'s.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
@@ -33,12 +32,12 @@ class FilterCore:
         self._detectors = tuple(config.wordlists.detectors)
         self._rules = matcher.wordlist.rules
         self._rule_patterns = sorted(set().union(*(r.patterns for r in self._rules)))
-        # Rules made of patterns alone need no candidate to fire: posts with a trigger character
-        # are searched for their patterns too.
-        alone = {p for r in self._rules if all(pattern_name(a) for a in r.left + r.right)
-                 for p in r.patterns}
-        self._alone_re = (re.compile("|".join(PATTERNS[p].pattern for p in sorted(alone)))
-                          if alone else None)
+        # Rules made of patterns alone ({grade}|{age} near {price}) need no candidate to fire:
+        # every post is searched for their patterns (the sides' pattern names, per rule).
+        self._alone = sorted({
+            (tuple(sorted(filter(None, map(pattern_name, r.left)))),
+             tuple(sorted(filter(None, map(pattern_name, r.right)))))
+            for r in self._rules if all(pattern_name(a) for a in r.left + r.right)})
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
         """Surviving wordlist hits and detector hits in `text`, offsets into `text`."""
@@ -53,43 +52,55 @@ class FilterCore:
                                                                          strict=True)]
         batch = views_batch(texts)
         candidates = self.matcher.candidates_batch(batch.match, batch.match_starts, sites)
-        patterned: set[int] = set()
-        contacts = (self._contacts_batch(batch.base, patterned)
-                    if self._detectors or self._alone_re else {})
+        parts = batch.base.split(SENTINEL)
+        contacts = self._contacts_batch(parts) if self._detectors else {}
+        patterned = self._patterned(batch.base, parts) if self._alone else set()
         results: list[list[Hit]] = [[] for _ in texts]
         for index in candidates.keys() | contacts.keys() | patterned:
             results[index] = self._resolve(texts[index], candidates.get(index, []),
                                            contacts.get(index, []), sites[index])
         return results
 
-    def _contacts_batch(self, base: str, patterned: set[int]) -> dict[int, list[Span]]:
-        """Detector spans by text index, offsets local to each text. Only the texts with a
-        trigger character (about one in five) are joined and scanned by the detectors, and by
-        the patterns of rules made of patterns alone (their indices go into `patterned`)."""
-        parts = base.split(SENTINEL)
+    def _contacts_batch(self, parts: list[str]) -> dict[int, list[Span]]:
+        """Detector spans by text index (`parts` are the texts' base views), offsets local to
+        each text. Only the texts with a trigger character (about one in five) are joined and
+        scanned by the detectors."""
         keep = [i for i, part in enumerate(parts) if might_contain_contacts(part)]
         if not keep:
             return {}
         kept = [parts[i] for i in keep]
         starts = text_starts(kept)
-        joined = SENTINEL.join(kept)
-        if self._alone_re is not None:
-            patterned.update(keep[bisect_right(starts, m.start()) - 1]
-                             for m in self._alone_re.finditer(joined))
         contacts: dict[int, list[Span]] = {}
-        if self._detectors:
-            for name, start, end in detect_contacts(joined, self._detectors):
-                j = bisect_right(starts, start) - 1
-                contacts.setdefault(keep[j], []).append(
-                    (name, start - starts[j], end - starts[j]))
+        for name, start, end in detect_contacts(SENTINEL.join(kept), self._detectors):
+            j = bisect_right(starts, start) - 1
+            contacts.setdefault(keep[j], []).append((name, start - starts[j], end - starts[j]))
         return contacts
+
+    def _patterned(self, base: str, parts: list[str]) -> set[int]:
+        """The indices of the texts in which both sides of a rule made of patterns alone have a
+        match (`base` is `parts` joined by `SENTINEL`). Whether the two lie near each other is
+        for `_rule_hits` to say, once the text is tracked.
+
+        A rule's term cell is searched for in the whole batch, in one search per pattern that
+        skips, in C, every character that cannot start it (`rules.PATTERNS`; no pattern matches
+        across a `SENTINEL`); its near cell only in the texts where the term cell was found.
+        """
+        starts = text_starts(parts)
+        found: dict[tuple[str, ...], set[int]] = {}
+        patterned: set[int] = set()
+        for left, right in self._alone:
+            if left not in found:
+                found[left] = {bisect_right(starts, m.start()) - 1
+                               for name in left for m in PATTERNS[name].finditer(base)}
+            patterned.update(i for i in found[left] - patterned
+                             if any(PATTERNS[name].search(parts[i]) for name in right))
+        return patterned
 
     def _hits_alone(self, text: str, site_id: str | None) -> list[Hit]:
         fast = views(text)
         candidates = self.matcher.candidates(fast.match, site_id)
         contacts = detect_contacts(fast.base, self._detectors) if self._detectors else []
-        patterned = (self._alone_re is not None and might_contain_contacts(fast.base)
-                     and self._alone_re.search(fast.base) is not None)
+        patterned = bool(self._alone) and bool(self._patterned(fast.base, [fast.base]))
         if not candidates and not contacts and not patterned:
             return []
         return self._resolve(text, candidates, contacts, site_id)

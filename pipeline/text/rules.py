@@ -7,6 +7,8 @@ by `|`; each is a term, matched like any list term (normalization, spacing evide
 pattern in braces, matched on the base view:
 
 - `{price}`: an amount of money (2万, 1.5万, 15000円, ¥20000, 2まん, 苺 = 1.5万, 諭吉2);
+- `{offer}`: a price offered or asked for (1.5万でどう, 3万くれるなら, 苺でいいよ, 2万なら
+  ok): the price and the words after it that make it a deal;
 - `{price_short}`: the bare shorthand that follows paid-dating words (ホ別1.5, ホ別2, ホ別苺);
 - `{age}`: an age in years (15歳, 16才, 17さい);
 - `{grade}`: a school grade or school-girl/-boy label (中2, 高1, 小6, JC, JK2, 中学生, 高校生).
@@ -21,15 +23,26 @@ import msgspec
 
 from pipeline.text.normalize import Tracked
 
+# 苺 (いちご) for 1.5万 is slang; the fruit, its sweets and its picking are not a price.
+_FRUIT = (r"(?!\s*(?:の\s*)?"
+          r"(?:狩|味|大福|みるく|ぱふぇ|じゃむ|け.き|たると|ぱん|ちょこ|あめ|飴|畑|農園))")
+_PRICE = (
+    r"[0-9０-９¥￥$苺諭ゆい]"
+    r"(?:(?<=[0-9０-９])(?<![0-9.][0-9])[0-9,]*(?:\.[0-9]+)?\s*(?:万|まん|千|円|えん|k(?![a-z]))"
+    rf"|(?<=[¥￥$])\s*[0-9][0-9,]*|(?<=苺){_FRUIT}|(?:(?<=諭)吉|(?<=ゆ)きち)(?:\s*[0-9](?:\.[0-9])?(?![0-9])\s*枚?)?|(?<=い)ちご{_FRUIT})"
+)
 #: The named patterns, over the base view (case-folded, katakana as hiragana, full width
-#: folded). Each starts with a class of its first characters, so a scan is quick.
+#: folded). Each starts with one class of all its first characters (alternatives are told apart
+#: by lookbehind after it), so a scan of a whole batch skips every other character in C: the
+#: filter core searches every post for the patterns of rules made of patterns alone.
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "price": re.compile(
-        r"[0-9０-９](?<![0-9.][0-9])[0-9,]*(?:\.[0-9]+)?\s*(?:万|まん|千|円|えん|k(?![a-z]))"
-        r"|[¥￥$]\s*[0-9][0-9,]*|[苺諭ゆい](?:(?<=苺)|(?<=諭)吉|(?<=ゆ)きち|(?<=い)ちご)"
+    "price": re.compile(_PRICE),
+    "offer": re.compile(
+        _PRICE + r"\s*(?:で\s*(?:どう(?!に|しよう|して)|会|お願い|いい(?:よ|です|なら|人|子))"
+        r"|くれる(?:なら|人|方)|くれたら|(?:なら|で)\s*(?:ok|おk|おけ|いける))"
     ),
     "price_short": re.compile(
-        r"[0-9](?<![0-9.][0-9])(?:\.[0-9])?(?![0-9])|[苺い](?:(?<=苺)|(?<=い)ちご)"
+        r"[0-9苺い](?:(?<=[0-9])(?<![0-9.][0-9])(?:\.[0-9])?(?![0-9])|(?<=苺)|(?<=い)ちご)"
     ),
     "age": re.compile(r"[0-9](?<![0-9][0-9])[0-9]?\s*(?:歳|才|さい)"),
     "grade": re.compile(

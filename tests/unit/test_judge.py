@@ -50,10 +50,21 @@ def _hits_both_ways(core: FilterCore, text: str, site: str) -> list[Hit]:
     ("中2" + "あ" * 15 + "2万", "site-01", [Hit(MINOR, "ng", "sexual", 0, 19)]),  # within 15
     ("中2" + "あ" * 16 + "2万", "site-01", []),
     ("JK2です", "site-01", []),             # one pattern is not the rule
+    ("JKで諭吉", "site-01", [Hit(MINOR, "ng", "sexual", 0, 5)]),  # no digit, no trigger
+    ("中学生で苺", "site-01", [Hit(MINOR, "ng", "sexual", 0, 5)]),
 ])
 def test_sites_and_pattern_rules(tmp_path: Path, engine: str, text: str, site: str,
                                  expected: list[Hit]) -> None:
     assert _hits_both_ways(_core(tmp_path, engine), text, site) == expected
+
+
+def test_rules_of_patterns_alone_hit_the_right_texts_of_a_batch(tmp_path: Path,
+                                                                engine: str) -> None:
+    core = _core(tmp_path, engine)
+    texts = ["JKです", "諭吉ください", "JKで諭吉", "おはよう", "高1", "中学生で苺", "苺"]
+    hits = core.hits_batch(texts, ["site-01"] * len(texts))
+    assert hits == [[], [], [Hit(MINOR, "ng", "sexual", 0, 5)], [], [],
+                    [Hit(MINOR, "ng", "sexual", 0, 5)], []]
 
 
 def test_scan_and_posts_are_judged_for_their_own_site(tmp_path: Path, engine: str) -> None:

@@ -64,7 +64,7 @@ def _error(directory: Path, content: str | bytes) -> WordlistError:
     (RULES + "ホ別\tng\tsexual\t\t\t{price}\t201\n", 2, "within 201 is outside 0-200"),
     (RULES + "ホ別\tng\tsexual\t\t\t{price}\t-1\n", 2, "within -1 is outside 0-200"),
     (RULES + "ホ別\tng\tsexual\t\t\t{cost}\t5\n", 2,
-     "rule part '{cost}' is not a known pattern ({price}, {price_short}, {age}, {grade})"),
+     "rule part '{cost}' is not a known pattern ({price}, {offer}, {price_short}, {age}, {grade})"),
     (RULES + "しね\tng\tabuse\t\t\t\t\nホ別|\u200b\tng\tsexual\t\t\t{price}\t5\n", 3,
      "rule part '\\u200b' is empty after normalization"),
 ])
