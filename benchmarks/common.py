@@ -67,8 +67,10 @@ def synthetic_wordlist(size: int, seed: int = 1, dense: bool = False) -> Wordlis
         entries.append(Entry(term, normalized, form.runs, form.gaps, mode,
                              "synthetic", None, None, is_latin_term(normalized), (),
                              "synthetic", len(entries)))
+    # The shipped rules with context come along: the filter core evaluates them on every
+    # post whose text has a rule part or passes the detectors' trigger, as in production.
     return Wordlist(tuple(entries), f"synthetic-{size}{'-dense' if dense else ''}",
-                    ("synthetic",))
+                    ("synthetic",), rules=shipped.rules, parts=shipped.parts)
 
 
 def write_wordlist_dir(size: int, directory: Path, dense: bool = False) -> Path:
