@@ -31,7 +31,7 @@ def test_migrations_create_exactly_the_schema(store: Store) -> None:
         warnings.filterwarnings("ignore", "autogenerate skipping", UserWarning)
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         names = {i["name"] for i in sa.inspect(conn).get_indexes("cases")}
-    ordering = {"ix_cases_next", "ix_cases_queue_next"}
+    ordering = {"ix_cases_next", "ix_cases_queue_next", "ix_cases_site_next"}
     assert [d for d in diff if not (d[0].endswith("_index") and d[1].name in ordering)] == []
     assert ordering <= names
     store.migrate()  # a second start migrates nothing and fails on nothing
@@ -105,6 +105,34 @@ def test_next_case_is_highest_priority_then_oldest_in_the_reviewers_sites(
         store.decide(staff, claim.case_id, claim.claim_id, APPROVE, TOPIC)
     assert order == [case_id("site-a", p) for p in ("urgent", "old", "new")]
     assert store.claim_next(staff) == (None, 0)  # site-b is not staff's
+
+
+def test_a_reviewer_of_several_sites_gets_the_first_case_of_all_of_them(
+        store: Store) -> None:
+    store.ingest([
+        item("a-old", priority=50, created_at="2026-11-23T08:00:00Z"),
+        item("a-urgent", priority=90, queue="urgent", created_at="2026-11-23T12:00:00Z"),
+        item("b-urgent", site="site-b", priority=90, queue="urgent",
+             created_at="2026-11-23T11:00:00Z"),
+        item("b-old", site="site-b", priority=50, created_at="2026-11-23T07:00:00Z"),
+        item("c-top", site="site-c", priority=100, queue="urgent"),
+    ])
+    first = add_user(store, "s1", sites="site-a,site-b")
+    second = add_user(store, "s2", sites="site-a,site-b")
+    one, _ = store.claim_next(first)
+    two, _ = store.claim_next(second)  # the first's case is held: the next one
+    assert one is not None
+    assert two is not None
+    assert (one.case_id, two.case_id) == (case_id("site-b", "b-urgent"),
+                                          case_id("site-a", "a-urgent"))
+    three = store.decide(first, one.case_id, one.claim_id, APPROVE, TOPIC, Filters()).next
+    four = store.decide(second, two.case_id, two.claim_id, APPROVE, TOPIC, Filters()).next
+    assert three is not None
+    assert four is not None
+    assert (three.case_id, four.case_id) == (case_id("site-b", "b-old"),
+                                             case_id("site-a", "a-old"))
+    assert store.decide(first, three.case_id, three.claim_id, APPROVE, TOPIC,
+                        Filters()).next is None  # site-c is not theirs
 
 
 def test_filters_by_queue_site_and_category(store: Store) -> None:
