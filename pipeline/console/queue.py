@@ -134,7 +134,7 @@ class QueueMixin(AccountsMixin):
         ids = list(unique)
         for chunk in _chunks(ids):
             for item_id in conn.execute(sa.select(review_items.c.item_id).where(
-                    review_items.c.item_id.in_(chunk))).scalars():
+                    self.ids_in(review_items.c.item_id, chunk))).scalars():
                 del unique[item_id]
         counts.duplicates = len(items) - len(unique)
         if not unique:
@@ -150,17 +150,21 @@ class QueueMixin(AccountsMixin):
             for row in conn.execute(
                     sa.select(cases, decisions.c.decision.label("last_decision"))
                     .outerjoin(decisions, decisions.c.decision_id == cases.c.decision_id)
-                    .where(cases.c.case_id.in_(chunk))):
+                    .where(self.ids_in(cases.c.case_id, chunk))):
                 existing[row.case_id] = row
+        # A case's items are written with the case (this transaction): only a case that
+        # exists has reporters already.
+        for chunk in _chunks(list(existing)):
             for row in conn.execute(sa.select(review_items.c.case_id,
                                               review_items.c.reporter_key).where(
-                    review_items.c.case_id.in_(chunk),
+                    self.ids_in(review_items.c.case_id, chunk),
                     review_items.c.reporter_key.is_not(None))):
                 reporters[row.case_id].add(row.reporter_key)
         item_rows: list[dict[str, Any]] = []
         new_cases: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        category_rows: list[dict[str, Any]] = []
+        category_rows: list[dict[str, Any]] = []  # of new cases
+        merged_categories: list[dict[str, Any]] = []  # of existing ones: some may exist
         step = self.reporter_priority_step
         for cid, group in by_case.items():
             for item in group:
@@ -177,9 +181,9 @@ class QueueMixin(AccountsMixin):
                     "wordlist_version": item.wordlist_version, "ingested_ts": now})
             top = max(group, key=lambda i: i.priority)
             text = next((i.text for i in group if i.text), "")
-            category_rows += [{"case_id": cid, "category": c}
-                              for c in sorted(rules.categories(group))]
             old = existing.get(cid)
+            (category_rows if old is None else merged_categories).extend(
+                {"case_id": cid, "category": c} for c in sorted(rules.categories(group)))
             if old is None:
                 new_cases.append({
                     "case_id": cid, "site_id": top.site_id, "post_id": top.post_id,
@@ -203,8 +207,7 @@ class QueueMixin(AccountsMixin):
                 "b_item_priority": item_priority, "b_primary_item": primary,
                 "b_priority": rules.case_priority(item_priority, len(reporters[cid]), step),
                 "b_reporters": len(reporters[cid]), "b_status": status, "b_updated_ts": now})
-        if new_cases:
-            conn.execute(cases.insert(), new_cases)
+        self.insert_rows(conn, cases, new_cases)
         if updates:
             conn.execute(cases.update().where(cases.c.case_id == sa.bindparam("b_case_id"))
                          .values(text=sa.bindparam("b_text"), queue=sa.bindparam("b_queue"),
@@ -214,9 +217,10 @@ class QueueMixin(AccountsMixin):
                                  reporters=sa.bindparam("b_reporters"),
                                  status=sa.bindparam("b_status"),
                                  updated_ts=sa.bindparam("b_updated_ts")), updates)
-        conn.execute(review_items.insert(), item_rows)
-        if category_rows:
-            conn.execute(self.insert_ignore(case_categories), category_rows)
+        self.insert_rows(conn, review_items, item_rows)
+        self.insert_rows(conn, case_categories, category_rows)
+        if merged_categories:
+            conn.execute(self.insert_ignore(case_categories), merged_categories)
         counts.items = len(item_rows)
         counts.new_cases = len(new_cases)
         return counts
@@ -243,7 +247,7 @@ class QueueMixin(AccountsMixin):
         ids = list(rows)
         for chunk in _chunks(ids):
             for event_id in conn.execute(sa.select(history.c.event_id).where(
-                    history.c.event_id.in_(chunk))).scalars():
+                    self.ids_in(history.c.event_id, chunk))).scalars():
                 del rows[event_id]
         if rows:
             conn.execute(self.insert_ignore(history), list(rows.values()))

@@ -88,6 +88,34 @@ def test_a_replayed_batch_changes_nothing(store: Store) -> None:
         assert conn.exec_driver_sql("SELECT reporters FROM cases").scalar_one() == 1
 
 
+def test_an_ingest_racing_another_instance_merges_into_the_case_it_wrote(
+        store: Store, store_url: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    if store.backend == "sqlite":
+        pytest.skip("one console process per SQLite store: its write lock orders ingests")
+    url, schema = store_url
+    other = Store(url, schema=schema)
+    bulk = store.insert_rows
+    raced: list[str] = []
+
+    def racing(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
+        if table.name == "cases" and not raced:
+            # Another instance writes the same post's case after this one looked for it.
+            raced.append("once")
+            other.ingest([item("p1", report="r1", reporter="alice", queue="reports")])
+        bulk(conn, table, rows)
+
+    monkeypatch.setattr(store, "insert_rows", racing)
+    counts = store.ingest([item("p1"), item("p1", report="r2", reporter="bob",
+                                            queue="reports")])
+    other.close()
+    assert raced == ["once"]
+    assert (counts.items, counts.new_cases) == (2, 0)  # the retry merged into its case
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_items").scalar_one() == 3
+        assert conn.exec_driver_sql("SELECT reporters, priority FROM cases").one() == (2, 55)
+
+
 def test_next_case_is_highest_priority_then_oldest_in_the_reviewers_sites(
         store: Store) -> None:
     store.ingest([
