@@ -256,10 +256,10 @@ class QueueMixin(AccountsMixin):
     # -- claims --------------------------------------------------------------------------
 
     def _scope(self, query: sa.Select[Any], user: User, filters: Filters,
-               sites: tuple[str, ...] | None = None) -> sa.Select[Any]:
-        """`query` narrowed to the user's sites (or to `sites`, some of them) and filters."""
-        if sites is not None:
-            query = query.where(cases.c.site_id.in_(sites))
+               site: str | sa.ColumnElement[str] | None = None) -> sa.Select[Any]:
+        """`query` narrowed to the user's sites (or to `site`, one of them) and filters."""
+        if site is not None:
+            query = query.where(cases.c.site_id == site)
         elif not user.all_sites:
             query = query.where(cases.c.site_id.in_(sorted(user.sites)))
         if filters.site:
@@ -303,21 +303,32 @@ class QueueMixin(AccountsMixin):
                  .limit(1))
         if filters.queue and not escalated:
             query = query.where(cases.c.queue == filters.queue)
-        if (self.backend == "sqlite" and not user.all_sites and not filters.site
-                and len(user.sites) > 1):
-            # SQLite plans `site_id IN (a, b) ORDER BY priority` as a walk of ix_cases_next,
-            # through every site's open cases (seconds at a million when these sites have
-            # none, holding the write lock): take each site's first case from
-            # ix_cases_site_next, then the best of those. The write lock (BEGIN IMMEDIATE)
-            # keeps another claim from taking it meanwhile.
-            arms = [self._scope(query, user, filters, sites=(site,)).subquery()
-                    for site in sorted(user.sites)]
-            best = sa.union_all(*(sa.select(arm) for arm in arms)).subquery()
-            candidate = (sa.select(best.c.case_id, best.c.claim_id, best.c.claimed_by)
-                         .order_by(best.c.priority.desc(), best.c.created_ts).limit(1))
+        scoped = self._scope(query, user, filters).with_for_update(skip_locked=True)
+        if user.all_sites or filters.site or len(user.sites) < 2:
+            row = conn.execute(scoped).first()
         else:
-            candidate = self._scope(query, user, filters).with_for_update(skip_locked=True)
-        row = conn.execute(candidate).first()
+            # Both planners read `site_id IN (a, b) ORDER BY priority` as a walk of
+            # ix_cases_next through every site's open cases (seconds at a million when these
+            # sites have none; on SQLite inside the write lock): take each site's first case
+            # from ix_cases_site_next, then the best of those.
+            arms = [self._scope(query, user, filters, site).subquery()
+                    for site in sorted(user.sites)]
+            if self.backend == "sqlite":  # the write lock keeps other claims out meanwhile
+                best = sa.union_all(*(sa.select(arm) for arm in arms)).subquery()
+                row = conn.execute(
+                    sa.select(best.c.case_id, best.c.claim_id, best.c.claimed_by)
+                    .order_by(best.c.priority.desc(), best.c.created_ts).limit(1)).first()
+            else:
+                # Lock the best of those still free (SKIP LOCKED); when other reviewers hold
+                # them all, the plain query finds the next free case.
+                firsts = conn.execute(sa.union_all(*(sa.select(arm.c.case_id)
+                                                     for arm in arms))).scalars().all()
+                row = None
+                if firsts:
+                    row = conn.execute(query.where(cases.c.case_id.in_(firsts))
+                                       .with_for_update(skip_locked=True)).first()
+                    if row is None:
+                        row = conn.execute(scoped).first()
         if row is None:
             return None, 0
         lapsed = 0

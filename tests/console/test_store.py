@@ -380,6 +380,35 @@ def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
             "SELECT count(DISTINCT claimed_by) FROM cases").scalar_one() == 30
 
 
+def test_concurrent_claims_of_reviewers_of_several_sites_never_share_a_case(
+        store: Store) -> None:
+    store.ingest([item(f"p{i}", site=("site-a", "site-b")[i % 2]) for i in range(12)]
+                 + [item("elsewhere", site="site-c")])
+    reviewers = [add_user(store, f"r{i}", sites="site-a,site-b,site-z") for i in range(20)]
+    got: dict[str, str | None] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(20)
+
+    def claim(user: User) -> None:
+        try:
+            start.wait()
+            held, _ = store.claim_next(user)
+            got[user.username] = held.case_id if held else None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    handed = [c for c in got.values() if c is not None]
+    assert len(got) == 20
+    assert sorted(handed) == sorted(case_id(("site-a", "site-b")[i % 2], f"p{i}")
+                                    for i in range(12))
+
+
 def test_a_decision_can_claim_the_next_case_in_the_same_step(store: Store) -> None:
     store.ingest([item("p1", priority=90, queue="urgent"), item("p2")])
     staff = add_user(store, "s1")
