@@ -3,6 +3,7 @@ decisions, overturns, the outbox and the audit log."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import warnings
 
@@ -317,6 +318,29 @@ def test_a_new_report_reopens_an_approved_post_but_not_a_deleted_one(store: Stor
         status: dict[str, str] = dict(
             conn.exec_driver_sql("SELECT post_id, status FROM cases").all())
     assert status == {"p1": "open", "p2": "decided"}
+
+
+def test_sqlite_commits_leave_the_log_to_the_checkpointer_which_starts_it_over(
+        store: Store) -> None:
+    if store.backend != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer.stop()  # this test runs its rounds itself
+    path = str(store.engine.url.database)
+    probe = sqlite3.connect(path, isolation_level=None)
+
+    def frames() -> int:
+        return int(probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+    store.ingest([item(f"p{i}") for i in range(300)])
+    store.ingest([item(f"q{i}") for i in range(300)])
+    written = frames()
+    assert written > 100  # no commit copied the log back and started it over
+    checkpointer.checkpoint(probe)
+    store.ingest([item("r1")])  # this writer finds the log copied: it starts it over
+    assert frames() < 30
+    probe.close()
 
 
 def test_the_audit_log_is_append_only(store: Store) -> None:
