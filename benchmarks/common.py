@@ -67,8 +67,10 @@ def synthetic_wordlist(size: int, seed: int = 1, dense: bool = False) -> Wordlis
         entries.append(Entry(term, normalized, form.runs, form.gaps, mode,
                              "synthetic", None, None, is_latin_term(normalized), (),
                              "synthetic", len(entries)))
+    # The shipped rules with context come along: the filter core evaluates them on every
+    # post whose text has a rule part or passes the detectors' trigger, as in production.
     return Wordlist(tuple(entries), f"synthetic-{size}{'-dense' if dense else ''}",
-                    ("synthetic",))
+                    ("synthetic",), rules=shipped.rules, parts=shipped.parts)
 
 
 def write_wordlist_dir(size: int, directory: Path, dense: bool = False) -> Path:
@@ -127,6 +129,20 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python "
             f"{platform.python_version()}, {platform.system()} {platform.release()}, "
             f"commit {commit or 'uncommitted'}")
+
+
+def machine_load() -> str:
+    """The machine's 1-minute load average and CPU pressure (share of the last minute some
+    task waited for a CPU): this 2-core machine is shared, and the numbers mean little
+    without it."""
+    load = os.getloadavg()[0]
+    pressure = "?"
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            pressure = fh.readline().split()[2].split("=")[1] + "%"
+    except (OSError, IndexError):
+        pass
+    return f"{load:.1f}, {pressure}"
 
 
 def write_section(title: str, body: str) -> None:

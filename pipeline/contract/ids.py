@@ -16,8 +16,9 @@ def stable_id(*parts: str) -> str:
     the separator itself: inside a part, U+001E and U+001F are escaped with U+001E (parts
     without them, which is every real id, are hashed as they are).
     """
-    joined = "\x1f".join(part.translate(_ESCAPE) if ("\x1e" in part or "\x1f" in part)
-                         else part for part in parts)
+    joined = "\x1f".join(parts)
+    if "\x1e" in joined or joined.count("\x1f") != len(parts) - 1:  # a part holds one
+        joined = "\x1f".join(part.translate(_ESCAPE) for part in parts)
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 

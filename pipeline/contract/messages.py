@@ -14,11 +14,15 @@ import msgspec
 from pipeline.errors import PoisonRecord
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-#: An RFC 3339 date-time ("2026-11-23T10:00:00Z", "2026-11-23T19:00:00.5+09:00").
-Timestamp = Annotated[str, msgspec.Meta(
-    pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:"
-            r"([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$",
-    description="an RFC 3339 date-time")]
+#: An RFC 3339 date-time ("2026-11-23T10:00:00Z", "2026-11-23T19:00:00.5+09:00"), checked by
+#: `decode_post` and `decode_report` once the record is decoded: a `fullmatch` there costs half
+#: of what msgspec's `Meta(pattern=...)` does on every post (0.2 against 0.43 µs).
+Timestamp = Annotated[str, msgspec.Meta(description="an RFC 3339 date-time")]
+_rfc3339 = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"(?:[0-5][0-9]|60)(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+).fullmatch
+_NOT_RFC3339 = "Expected an RFC 3339 date-time - at `$.created_at`"
 
 Mode = Literal["ng", "watch"]
 Verdict = Literal["ng", "review", "clean"]
@@ -186,7 +190,7 @@ encoder = msgspec.json.Encoder()
 def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
     """The PoisonRecord for a decoding failure."""
     if isinstance(exc, msgspec.ValidationError):
-        return PoisonRecord("schema", _PATTERN_RE.sub("an RFC 3339 date-time", str(exc)))
+        return PoisonRecord("schema", str(exc))
     if isinstance(exc, RecursionError):
         # msgspec skips unknown fields recursively; hostile nesting exhausts the stack.
         return PoisonRecord("invalid_json", "JSON nested too deeply")
@@ -199,8 +203,6 @@ def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
     return PoisonRecord("invalid_json", str(exc))
 
 
-# msgspec names the regex a string failed; say what the regex means instead.
-_PATTERN_RE = re.compile(r"`str` matching regex '.*?'(?= - at )")
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
@@ -223,6 +225,8 @@ def decode_post(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> Po
         post: Post = _post_decoder.decode(raw)
     except _DECODE_ERRORS as exc:  # ValidationError is a DecodeError
         raise _poison(raw, exc) from None
+    if _rfc3339(post.created_at) is None:
+        raise PoisonRecord("schema", _NOT_RFC3339)
     text = post.text
     if not text or text.isspace():
         raise PoisonRecord("empty_text", "post text is empty")
@@ -244,6 +248,8 @@ def decode_report(raw: bytes | None, *, max_bytes: int, max_text_chars: int) -> 
         report: Report = _report_decoder.decode(raw)
     except _DECODE_ERRORS as exc:
         raise _poison(raw, exc) from None
+    if _rfc3339(report.created_at) is None:
+        raise PoisonRecord("schema", _NOT_RFC3339)
     longest = max(len(report.text), len(report.post_text or ""))
     if longest > max_text_chars:
         raise PoisonRecord(

@@ -6,18 +6,14 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
-import uvloop
-from aiokafka import AIOKafkaConsumer
-from aiokafka.partitioner import DefaultPartitioner
 
 from pipeline.config import Config
-from pipeline.contract.ids import user_key
-from pipeline.enforcer.history import History, format_history, history_from_records
-from pipeline.enforcer.ladder import Ladders
-from pipeline.kafka.clients import kafka_client_options
-from pipeline.kafka.topicio import read_range
+
+if TYPE_CHECKING:  # imported when a command runs: `scan` builds the same command line
+    from pipeline.enforcer.history import History
 
 COMMANDS = ("enforce", "history")
 
@@ -50,6 +46,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
     """Run `enforce` or `history`; returns the exit status."""
+    import uvloop
+
+    from pipeline.enforcer.history import format_history
+
     if args.command == "enforce":
         from pipeline.enforcer.service import run_service
 
@@ -70,6 +70,15 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
 async def read_history(config: Config, site_id: str, user_id: str, now_s: int) -> History:
     """A user's history from the changelog: the user's partition read to its high watermark
     (the changelog is partitioned like the inputs, by the default partitioner of the key)."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from pipeline.contract.ids import user_key
+    from pipeline.enforcer.history import history_from_records
+    from pipeline.enforcer.ladder import Ladders
+    from pipeline.kafka.clients import kafka_client_options
+    from pipeline.kafka.topicio import read_range
+
     key = user_key(site_id, user_id)
     connection = kafka_client_options(config.kafka)
     topic = config.topics.ledger

@@ -6,6 +6,7 @@ way. Finding hits is this module's work; what they lead to is `outcomes.py`'s.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
@@ -16,8 +17,16 @@ from pipeline.filter.policy import verdict_of
 from pipeline.text.detectors import Span, detect_contacts, might_contain_contacts
 from pipeline.text.evidence import covers
 from pipeline.text.matcher import Matcher, RawHit
-from pipeline.text.normalize import SENTINEL, Tracked, text_starts, track, views, views_batch
-from pipeline.text.rules import PATTERNS, near, pattern_name, pattern_spans
+from pipeline.text.normalize import (
+    SENTINEL,
+    Tracked,
+    text_starts,
+    track,
+    track_views,
+    views,
+    views_batch,
+)
+from pipeline.text.rules import PATTERNS, Rule, near, pattern_name
 
 CONTACT_CATEGORY = "contact"
 
@@ -31,7 +40,8 @@ class FilterCore:
         self._policy = config.policy
         self._detectors = tuple(config.wordlists.detectors)
         self._rules = matcher.wordlist.rules
-        self._rule_patterns = sorted(set().union(*(r.patterns for r in self._rules)))
+        self._rule_sides, self._rules_by_pattern, self._rule_patterns_re = _rule_index(
+            self._rules)
         # Rules made of patterns alone ({grade}|{age} near {price}) need no candidate to fire:
         # every post is searched for their patterns (the sides' pattern names, per rule).
         self._alone = sorted({
@@ -56,9 +66,12 @@ class FilterCore:
         contacts = self._contacts_batch(parts) if self._detectors else {}
         patterned = self._patterned(batch.base, parts) if self._alone else set()
         results: list[list[Hit]] = [[] for _ in texts]
+        starts, base_starts = batch.match_starts, text_starts(parts)
         for index in candidates.keys() | contacts.keys() | patterned:
+            known = (parts[index], batch.match[starts[index]:starts[index + 1] - 1],
+                     batch.lettered[base_starts[index]:base_starts[index + 1] - 1])
             results[index] = self._resolve(texts[index], candidates.get(index, []),
-                                           contacts.get(index, []), sites[index])
+                                           contacts.get(index, []), sites[index], known)
         return results
 
     def _contacts_batch(self, parts: list[str]) -> dict[int, list[Span]]:
@@ -106,12 +119,13 @@ class FilterCore:
         return self._resolve(text, candidates, contacts, site_id)
 
     def _resolve(self, text: str, candidates: list[RawHit], contacts: list[Span],
-                 site_id: str | None) -> list[Hit]:
+                 site_id: str | None, known: tuple[str, str, str] | None = None) -> list[Hit]:
         """Offsets back into `text`, repeated letters, spacing evidence, context and allow
         entries checked. An allow match drops every hit, detector hits included, that lies
         entirely inside it (and spaced like it: `evidence.covers`); a hit that starts or ends
-        outside it stays."""
-        base, match = track(text)
+        outside it stays. `known` are the text's base view, match view and match view before
+        deletions when the batch has them (`normalize.track_views`)."""
+        base, match = track_views(text, *known) if known is not None else track(text)
         found, allows = self.matcher.resolve(candidates, match, text)
         hits = [Hit(raw.entry.term, raw.entry.mode, raw.entry.category,  # type: ignore[arg-type]
                     raw.start, raw.end) for raw in found if raw.entry.mode != "part"]
@@ -128,28 +142,40 @@ class FilterCore:
 
     def _rule_hits(self, base: Tracked, parts: list[RawHit], site_id: str | None) -> list[Hit]:
         """The rules whose two parts occur near each other (offsets as written)."""
-        spans = pattern_spans(base, set(self._rule_patterns)) if self._rule_patterns else {}
         found: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for raw in parts:
             found.setdefault((raw.entry.rule, raw.entry.side), []).append((raw.start, raw.end))
+        spans: dict[str, list[tuple[int, int]]] = {}  # each named pattern, searched once
+        # One search tells whether any pattern occurs at all (most often none does).
+        patterned = (self._rule_patterns_re is not None
+                     and self._rule_patterns_re.search(base.text) is not None)
         hits = []
-        for index, rule in enumerate(self._rules):
+        # A rule needs its first part: a term found, or a pattern it names.
+        candidates = {rule for rule, side in found if side == 0}
+        if patterned:
+            candidates |= self._rules_by_pattern
+        for index in sorted(candidates):
+            rule, patterns = self._rules[index], self._rule_sides[index]
             if rule.sites is not None and site_id not in rule.sites:
                 continue
             sides = []
-            for side, cell in enumerate((rule.left, rule.right)):
-                side_spans = list(found.get((index, side), []))
-                for alternative in cell:
-                    name = pattern_name(alternative)
-                    if name is not None:
-                        side_spans += spans.get(name, [])
+            for side in (0, 1):
+                side_spans = found.get((index, side), [])
+                if patterns[side] and patterned:
+                    side_spans = list(side_spans)
+                    for name in patterns[side]:
+                        if name not in spans:
+                            spans[name] = [base.span(*m.span())
+                                           for m in PATTERNS[name].finditer(base.text)]
+                        side_spans += spans[name]
+                if not side_spans:
+                    break
                 sides.append(side_spans)
-            if not sides[0] or not sides[1]:
-                continue
-            span = near(sides[0], sides[1], rule.within)
-            if span is not None:
-                hits.append(Hit(rule.term, rule.mode, rule.category,  # type: ignore[arg-type]
-                                *span))
+            else:
+                span = near(sides[0], sides[1], rule.within)
+                if span is not None:
+                    hits.append(Hit(rule.term, rule.mode, rule.category,  # type: ignore[arg-type]
+                                    *span))
         return hits
 
     def scan(self, post: Post) -> tuple[Verdict, list[Hit]]:
@@ -177,3 +203,17 @@ class FilterCore:
         post_text = report.post_text or ""
         hits = self.hits(post_text, report.site_id) if post_text else []
         return report_item(report, author, hits, self._policy, self.version)
+
+
+def _rule_index(rules: Sequence[Rule]) -> tuple[
+        list[tuple[tuple[str, ...], tuple[str, ...]]], set[int], re.Pattern[str] | None]:
+    """What `_rule_hits` needs to know of the rules, worked out once per list: for each rule
+    the named patterns among the alternatives of its two cells (in cell order), the rules
+    whose first cell names a pattern, and one regex that finds any pattern a rule names."""
+    sides = [(tuple(name for alt in rule.left if (name := pattern_name(alt)) is not None),
+              tuple(name for alt in rule.right if (name := pattern_name(alt)) is not None))
+             for rule in rules]
+    names = sorted({name for left, right in sides for name in left + right})
+    any_re = (re.compile("|".join(f"(?:{PATTERNS[name].pattern})" for name in names))
+              if names else None)
+    return sides, {i for i, (left, _) in enumerate(sides) if left}, any_re

@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, codec
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from pipeline.config import Config, KafkaConfig
 from pipeline.errors import ConfigError
@@ -64,8 +65,32 @@ def check_codec(config: Config) -> None:
                           "reinstall mimamori or choose another codec")
 
 
-def make_producer(config: Config) -> AIOKafkaProducer:
-    """A service's producer as configured (`kafka.*`): acks, batching, linger, compression.
+class KeyHashCache:
+    """The default partitioner (a key's murmur2 hash, as the Java client), with each key's
+    hash remembered: a worker writes two or three outputs for every post with a hit, all keyed
+    by the same `site:user`, and murmur2 is a pure-Python loop over the key's bytes. The cache
+    is cleared when it reaches `max_keys`, so its memory stays bounded."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._hashes: dict[bytes, int] = {}
+        self._max_keys = max_keys
+        self._default = DefaultPartitioner()
+
+    def __call__(self, key: bytes | None, all_partitions: list[int],
+                 available: list[int]) -> int:
+        if key is None:  # a random partition, as the default does
+            return int(self._default(key, all_partitions, available))
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self._max_keys:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
+
+
+def make_producer(config: Config, partitioner: KeyHashCache | None = None) -> AIOKafkaProducer:
+    """A service's producer as configured (`kafka.*`): acks, batching, linger, compression;
+    `partitioner` shares its cache of key hashes with the caller (a new one by default).
 
     Its request size limit also admits the largest DLQ record (`topics.dlq_max_message_bytes`):
     the copy of an input record of the input topic's full size, with its `dlq.*` headers.
@@ -74,6 +99,7 @@ def make_producer(config: Config) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         **kafka_client_options(k),
         client_id=f"{k.client_id}-producer",
+        partitioner=partitioner or KeyHashCache(),
         acks="all" if k.acks == "all" else 1,
         enable_idempotence=k.enable_idempotence,
         linger_ms=k.linger_ms,

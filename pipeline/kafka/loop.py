@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -46,7 +46,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pipeline.config import Config
 from pipeline.errors import MimamoriError, PoisonRecord
 from pipeline.kafka import compat
-from pipeline.kafka.clients import make_consumer, make_producer
+from pipeline.kafka.clients import KeyHashCache, make_consumer, make_producer
 from pipeline.kafka.deadletters import DeadLetters, Output
 from pipeline.kafka.faults import classify_fetch, classify_produce, describe
 from pipeline.kafka.health import BrokerHealth
@@ -132,6 +132,8 @@ class ProcessingLoop:
         self.lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        #: The producer's partitioner, which `_send_batches` asks too.
+        self._partitioner = KeyHashCache()
         self._started = False
         self._stopping = False
         self._consumer_stuck = False
@@ -193,7 +195,7 @@ class ProcessingLoop:
                     return False
 
     async def _connect(self) -> None:
-        producer = make_producer(self.config)
+        producer = make_producer(self.config, self._partitioner)
         try:
             await producer.start()
             self._consumer = await self._subscribed_consumer()
@@ -412,51 +414,139 @@ class ProcessingLoop:
     async def _produce(self, outputs: list[Output]) -> list[Output] | None:
         """Send every output and wait for every acknowledgement.
 
-        An output the broker refuses for what it is (too large, say) is replaced: a DLQ copy by
-        a shorter one, any other output by the DLQ copy of its input record. Returns what was
-        acknowledged, or None when a retriable failure means the batch must be replayed.
+        Small keyed outputs go as record batches, one per topic-partition (`_send_all`); the
+        records of a record batch refused for what it holds are then sent one at a time. An
+        output the broker refuses for what it is (too large, say) is replaced: a DLQ copy by a
+        shorter one, any other output by the DLQ copy of its input record. Returns what was
+        acknowledged, or None when a retriable failure (of a record or a record batch) means
+        the batch must be replayed.
         """
-        producer = self._producer
-        assert producer is not None
         acknowledged: list[Output] = []
         pending = outputs
-        for _ in range(4):  # rounds of replacements: each one is shorter than the last
+        batched = True
+        # Rounds: record batches first, then one at a time, then replacements, each shorter.
+        for _ in range(5):
             refused: list[tuple[Output, MimamoriError]] = []
-            sent: list[tuple[Output, asyncio.Future[object]]] = []
-            for output in pending:
-                try:
-                    future = await producer.send(output.topic, output.value, key=output.key,
-                                                 partition=output.partition,
-                                                 headers=output.headers)
-                except KafkaError as exc:  # too large for the client, or no metadata yet
-                    refused.append((output, classify_produce(exc)))
-                except Exception as exc:  # the client's own checks of a key, value or header
-                    refused.append((output, PoisonRecord("unproducible", describe(exc))))
-                else:
-                    sent.append((output, future))
-            failures = await _failures([f for _, f in sent])
-            for output, future in sent:
+            sent: list[tuple[list[Output], asyncio.Future[object], bool]] = []
+            await self._send_all(pending, batched, sent, refused)
+            batched = False
+            again: list[Output] = []  # the records of a failed record batch
+            failures = await _failures([f for _, f, _ in sent])
+            for group, future, is_batch in sent:
                 error = failures.get(future)
                 if error is None:
-                    acknowledged.append(output)
+                    acknowledged.extend(group)
+                elif is_batch:
+                    fault = classify_produce(error)
+                    if fault.retriable:  # the broker is away: replay, as for any record
+                        refused.append((group[0], fault))
+                    else:  # one of its records is refused: find which, one by one
+                        again.extend(group)
                 else:
-                    refused.append((output, classify_produce(error)))
+                    refused.append((group[0], classify_produce(error)))
             transient = [fault for _, fault in refused if fault.retriable]
             if transient:
                 self.metrics.error("produce")
                 log.debug("producing outputs failed, replaying the batch: %s", transient[0])
                 await asyncio.sleep(self.health.failed("produce", transient[0]))
                 return None
-            if not refused:
+            if not refused and not again:
                 if sent:  # the broker acknowledged something: it is there
                     self.health.ok()
                 return acknowledged
-            pending = [self._replacement(output, fault) for output, fault in refused]
+            pending = again + [self._replacement(output, fault) for output, fault in refused]
         for output in pending:
             log.error("%s: giving up on an output to %s that the broker keeps refusing",
                       self.processor.name, output.topic)
             self.metrics.error("unproducible")
         return acknowledged
+
+    async def _send_all(self, outputs: list[Output], batched: bool,
+                        sent: list[tuple[list[Output], asyncio.Future[object], bool]],
+                        refused: list[tuple[Output, MimamoriError]]) -> None:
+        """Hand every output to the producer, in order; what was sent goes to `sent` (with
+        its future, and whether it is a record batch), what the client refused to `refused`.
+
+        With `batched`, each small keyed output (not a DLQ copy, no headers) joins the open
+        record batch of its topic-partition, the partition the producer itself would pick
+        (`clients.KeyHashCache`): a raid's worker writes two or three outputs per post, and a
+        record batch costs the client far less per record than a send. Any other output first
+        sends the open batches, so the producer is handed the records in their order.
+        """
+        producer = self._producer
+        assert producer is not None
+        open_batches: dict[tuple[str, int], tuple[Any, list[Output]]] = {}  # aiokafka BatchBuilder
+        topic_partitions: dict[str, list[int]] = {}
+
+        async def send_open() -> None:
+            for (topic, partition), (builder, members) in open_batches.items():
+                try:
+                    future = await producer.send_batch(builder, topic, partition=partition)
+                except Exception as exc:
+                    fault = classify_produce(exc)
+                    if fault.retriable:  # no room or no broker: the batch is replayed
+                        refused.extend((output, fault) for output in members)
+                    else:  # refused for what it holds: its records one by one
+                        for output in members:
+                            await self._send_one(output, sent, refused)
+                else:
+                    sent.append((members, future, True))
+            open_batches.clear()
+
+        for output in outputs:
+            tp = await self._batch_partition(output, topic_partitions) if batched else None
+            if tp is None:
+                await send_open()
+                await self._send_one(output, sent, refused)
+                continue
+            builder, members = open_batches.get(tp) or (producer.create_batch(), [])
+            if builder.append(timestamp=None, key=output.key, value=output.value,
+                              headers=[]) is None:  # full: send what it holds, start anew
+                await send_open()
+                builder, members = producer.create_batch(), []
+                if builder.append(timestamp=None, key=output.key, value=output.value,
+                                  headers=[]) is None:
+                    await self._send_one(output, sent, refused)
+                    continue
+            members.append(output)
+            open_batches[tp] = (builder, members)
+        await send_open()
+
+    async def _batch_partition(self, output: Output,
+                               topic_partitions: dict[str, list[int]]) -> tuple[str, int] | None:
+        """The topic-partition of an output that may go in a record batch, else None."""
+        key, value = output.key, output.value
+        if (key is None or value is None or output.headers or output.dlq_reason is not None
+                or len(key) + len(value) > _BATCHED_MAX_BYTES):
+            return None
+        if output.partition is not None:
+            return output.topic, output.partition
+        known = topic_partitions.get(output.topic)
+        if known is None:
+            assert self._producer is not None
+            try:
+                known = sorted(await self._producer.partitions_for(output.topic))
+            except KafkaError:  # no metadata yet: `send` will say what is wrong
+                known = []
+            topic_partitions[output.topic] = known
+        if not known:
+            return None
+        return output.topic, self._partitioner(key, known, known)
+
+    async def _send_one(self, output: Output,
+                        sent: list[tuple[list[Output], asyncio.Future[object], bool]],
+                        refused: list[tuple[Output, MimamoriError]]) -> None:
+        producer = self._producer
+        assert producer is not None
+        try:
+            future = await producer.send(output.topic, output.value, key=output.key,
+                                         partition=output.partition, headers=output.headers)
+        except KafkaError as exc:  # too large for the client, or no metadata yet
+            refused.append((output, classify_produce(exc)))
+        except Exception as exc:  # the client's own checks of a key, value or header
+            refused.append((output, PoisonRecord("unproducible", describe(exc))))
+        else:
+            sent.append(([output], future, False))
 
     def _replacement(self, output: Output, fault: MimamoriError) -> Output:
         log.warning("%s: the broker refused an output to %s (%s)", self.processor.name,
@@ -603,6 +693,11 @@ class ProcessingLoop:
         committed = self._committed.get(tp)
         if committed is not None:
             self.metrics.set_lag(tp.topic, tp.partition, max(0, end - committed))
+
+
+#: Outputs up to this size (key and value) go in record batches; larger ones are sent alone, so
+#: that one cannot push a batch past the request size limit.
+_BATCHED_MAX_BYTES = 65_536
 
 
 async def _failures(futures: list[asyncio.Future[object]]) -> dict[asyncio.Future[object],

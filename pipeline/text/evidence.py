@@ -115,6 +115,8 @@ def deliberate(text: str, match: Tracked, start: int, end: int, key: str,
     Returns:
         None when it was not; else the gaps that separate its letters (empty when none).
     """
+    if " " not in key and match.ends[start:end - 1] == match.starts[start + 1:end]:
+        return []  # written as it is matched: nothing between its letters (C-level check)
     found = separating_gaps(text, match, start, end, key, own_gaps)
     if found is None:
         return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline.text.engines import DEFAULT_ENGINE, ENGINES, Engine
 from pipeline.text.evidence import Gap, context_holds, deliberate
@@ -26,10 +26,10 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() and ch.isascii()
 
 
-@dataclass(frozen=True, slots=True)
-class RawHit:
+class RawHit(NamedTuple):
     """A hit of a list entry: in match-view offsets as a candidate, in offsets of the text as
-    written once resolved."""
+    written once resolved. (A named tuple: built for every candidate, and cheaper to build
+    than a frozen dataclass.)"""
 
     entry: Entry
     start: int
@@ -103,9 +103,10 @@ class Matcher:
         allows: list[tuple[int, int, list[Gap]]] = []
         for c in candidates:
             entry = c.entry
-            if not all(have >= need for have, need in zip(runs[c.start:c.end], entry.runs,
-                                                          strict=True)):
-                continue
+            if max(entry.runs) > 1 and not all(
+                    have >= need for have, need in zip(runs[c.start:c.end], entry.runs,
+                                                       strict=True)):
+                continue  # (every letter of a text is there at least once)
             gaps = deliberate(text, match, c.start, c.end, entry.normalized, entry.gaps)
             if gaps is None:
                 continue

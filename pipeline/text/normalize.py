@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from typing import NamedTuple
 
 from pipeline.text.confusables import confusable_map
@@ -381,11 +381,13 @@ def views(text: str) -> Views:
 @dataclass(frozen=True, slots=True)
 class BatchViews:
     """The views of many texts at once: each view joined by `SENTINEL`, with the offset at
-    which each text's match view starts."""
+    which each text's match view starts, and the match view before its deletions (`lettered`,
+    as long as `base`: the tracking path starts from it)."""
 
     base: str
     match: str
     match_starts: list[int]
+    lettered: str = ""
 
 
 def text_starts(parts: Sequence[str]) -> list[int]:
@@ -399,8 +401,10 @@ def views_batch(texts: Sequence[str]) -> BatchViews:
 
     No text may contain `SENTINEL` (the caller normalizes such a text on its own).
     """
-    joined = views(SENTINEL.join(texts))
-    return BatchViews(joined.base, joined.match, text_starts(joined.match.split(SENTINEL)))
+    base = _base_view(SENTINEL.join(texts))
+    lettered = _lettered(base)
+    match = _REPEAT_RE.sub("", _GAPS_RE.sub("", lettered))  # as `views` makes it
+    return BatchViews(base, match, text_starts(match.split(SENTINEL)), lettered)
 
 
 def normalize(text: str) -> str:
@@ -408,9 +412,9 @@ def normalize(text: str) -> str:
     return views(text).match
 
 
-@dataclass(frozen=True, slots=True)
-class Tracked:
+class Tracked(NamedTuple):
     """A view with, for each of its characters, the span of the original text it came from.
+    (A named tuple: several are built for every post with a candidate.)
 
     Attributes:
         text: the view.
@@ -476,17 +480,18 @@ def track(text: str) -> tuple[Tracked, Tracked]:
 
     Slower than `views` (a Python loop over the text); used only for texts with a candidate hit.
     """
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    table = _BASE_TABLE
-    for index, ch in enumerate(_prepare(text)):
-        mapped = table[ord(ch)]
-        if mapped:
-            pieces.append(mapped)
-            starts.extend([index] * len(mapped))
-            ends.extend([index + 1] * len(mapped))
+    # Each character as written becomes `_BASE_TABLE[ord(ch)]`: empty, one character or
+    # several, each of which maps back to it. Built with C-level map passes, no Python loop.
+    pieces = list(map(_BASE_TABLE.__getitem__, map(ord, _prepare(text))))
     joined = "".join(pieces)
+    n = len(pieces)
+    lengths = list(map(len, pieces))
+    if lengths.count(1) == n:  # the common case: one character for one
+        starts = list(range(n))
+        ends = list(range(1, n + 1))
+    else:
+        starts = list(chain.from_iterable(map(repeat, range(n), lengths)))
+        ends = list(chain.from_iterable(map(repeat, range(1, n + 1), lengths)))
     base = Tracked(joined, starts, ends, [1] * len(joined))
     if "\u3099" in base.text or "\u309a" in base.text:
         base = _track_sub(base, _COMPOSE_RE, _compose)
@@ -495,6 +500,35 @@ def track(text: str) -> tuple[Tracked, Tracked]:
     match = _track_sub(match, _GAPS_RE)
     match = _track_sub(match, _REPEAT_RE, absorb=True)
     return base, match
+
+
+# Empty for a character of the text as written that is one character of the base view.
+_ONE_FOR_ONE = _Table(lambda ch: "" if len(base_char(ch)) == 1 else ch)
+
+
+def track_views(text: str, base: str, match: str,
+                lettered: str | None = None) -> tuple[Tracked, Tracked]:
+    """`track(text)`, for a text whose views (`views(text)`: `base`, `match`) are known, and
+    maybe its match view before deletions (`lettered`, `BatchViews.lettered`).
+
+    Most texts need no pass of their own over the text as written: when every character is one
+    character of the base view (no voiced mark composed, nothing invisible dropped, nothing
+    expanded), the base view's map is the identity, and so is the match view's when it deleted
+    nothing (both views as long as the text); otherwise only the match view's deletions are
+    tracked. Any other text takes `track`.
+    """
+    n = len(text)
+    if len(base) != n or _prepare(text).translate(_ONE_FOR_ONE):
+        return track(text)
+    starts = list(range(n))
+    ends = list(range(1, n + 1))
+    runs = [1] * n
+    tracked_base = Tracked(base, starts, ends, runs)
+    if len(match) == n:
+        return tracked_base, Tracked(match, starts, ends, runs)
+    # The match view deleted something: its steps, as `track` takes them from the base view.
+    letters = Tracked(_lettered(base) if lettered is None else lettered, starts, ends, runs)
+    return tracked_base, _track_sub(_track_sub(letters, _GAPS_RE), _REPEAT_RE, absorb=True)
 
 
 class TermForm(NamedTuple):

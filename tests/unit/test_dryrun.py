@@ -14,6 +14,8 @@ from pipeline.filter.judge import FilterCore
 from pipeline.text.matcher import Matcher
 from pipeline.text.wordlists import load_wordlists
 from pipeline.tools.dryrun import Summary, compare, decode_posts
+from pipeline.tools.sample import generate
+from tests.cli import run_cli
 from tests.unit.conftest import ROOT
 
 
@@ -62,3 +64,53 @@ def test_dry_run_command(tmp_path: Path) -> None:
     [line] = result.stdout.splitlines()
     assert json.loads(line)["post_id"] == "a"
     assert "2 posts judged, 0 invalid lines skipped, 1 judged differently" in result.stderr
+
+
+def _one_at_a_time(active: FilterCore, candidate: FilterCore,
+                   posts: list[Post]) -> list[tuple[str, str, str, list[str], list[str]]]:
+    """The dry run as it was before the batch path: each post judged alone by both sets."""
+    out: list[tuple[str, str, str, list[str], list[str]]] = []
+    for post in posts:
+        a_verdict, a_hits = active.scan(post)
+        c_verdict, c_hits = candidate.scan(post)
+        if a_hits != c_hits:
+            out.append((post.post_id, a_verdict, c_verdict,
+                        [h.term for h in c_hits if h not in a_hits],
+                        [h.term for h in a_hits if h not in c_hits]))
+    return out
+
+
+def test_batches_give_what_one_post_at_a_time_gives(tmp_path: Path,
+                                                    default_core: FilterCore) -> None:
+    candidate = FilterCore(Matcher(load_wordlists(_candidate(tmp_path))), Config())
+    summary = Summary()
+    values = [r.value for r in generate(400, seed=11, report_ratio=0.0, malformed=True)]
+    values[5:5] = [b'{"post_id":"x1","site_id":"s","user_id":"u","text":"\xe3\x81\x86\xe3\x81'
+                   b'\x96\xe3\x81\x84\xee\x80\x80\xe3\x81\x8a\xe3\x81\xaf\xe3\x82\x88\xe3\x81'
+                   b'\x86","created_at":"2026-11-23T10:00:00Z"}']  # うざい, sentinel, おはよう
+    posts = list(decode_posts(values, summary, max_bytes=1 << 16, max_text_chars=10_000))
+    reference = _one_at_a_time(default_core, candidate, posts)
+    assert reference[0] == ("x1", "review", "review", ["おはよう"], ["うざい"])
+    assert len(reference) > 10
+    calls: list[int] = []
+    for batch in (1, 7, 2000):
+        calls.clear()
+        summary = Summary()
+        changes = list(compare(default_core, candidate, posts, summary, batch_records=batch,
+                               after_batch=lambda s: calls.append(s.posts)))
+        assert [(c.post_id, c.active, c.candidate, [h.term for h in c.added],
+                 [h.term for h in c.removed]) for c in changes] == reference
+        assert (summary.posts, summary.changed) == (len(posts), len(reference))
+        assert calls == [min(n, len(posts)) for n in range(batch, len(posts) + batch, batch)]
+
+
+def test_dry_run_counts_an_overlong_line_as_invalid(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_bytes(
+        '{"post_id":"a","site_id":"s","user_id":"u","text":"おはよう","created_at":"2026-11-23T10:00:00Z"}\r\n'.encode()
+        + b"x" * 70_000 + b"\n" + b"nope\n")
+    result = run_cli("dry-run", "--wordlists", str(ROOT / "wordlists"), "--candidate",
+                     str(_candidate(tmp_path)), str(posts))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["post_id"] for line in result.stdout.splitlines()] == ["a"]
+    assert b"1 posts judged, 2 invalid lines skipped, 1 judged differently" in result.stderr

@@ -68,13 +68,29 @@ class FakeConsumer:
         return {"in"}
 
 
+class FakeBuilder:
+    """A record batch being filled (`FakeProducer.create_batch`)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+
+    def append(self, *, timestamp: float | None, key: bytes | None, value: bytes | None,
+               headers: Sequence[tuple[str, bytes]]) -> object:
+        self.records.append((key, value))
+        return object()
+
+
 class FakeProducer:
-    """Acknowledges sends, or fails those whose value is in `fail` with the given error."""
+    """Acknowledges sends and record batches, or fails those holding a value in `fail` with
+    its error: the first time only, or every time when `sticky` (a record the broker refuses
+    for what it is)."""
 
     def __init__(self, log: list[tuple[Any, ...]], fail: dict[bytes, BaseException]) -> None:
         self.log = log
         self.fail = dict(fail)
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
+        #: The record batches sent: topic, partition and how many records.
+        self.batches: list[tuple[str, int, int]] = []
         #: Fail every send of those values, not just the first.
         self.sticky = False
 
@@ -88,6 +104,28 @@ class FakeProducer:
             future.set_exception(error)
         else:
             self.sent.append((topic, key, value))
+            future.set_result(None)
+        return future
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> FakeBuilder:
+        return FakeBuilder()
+
+    async def send_batch(self, batch: FakeBuilder, topic: str, *,
+                         partition: int) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        take = self.fail.get if self.sticky else self.fail.pop
+        errors = [error for _, value in batch.records
+                  if (error := take(value or b"", None)) is not None]
+        self.batches.append((topic, partition, len(batch.records)))
+        for _, value in batch.records:
+            self.log.append(("send", topic, value))
+        if errors:
+            future.set_exception(errors[0])
+        else:
+            self.sent.extend((topic, key, value) for key, value in batch.records)
             future.set_result(None)
         return future
 
@@ -158,6 +196,18 @@ def test_commit_comes_after_every_send_with_last_plus_one_offsets() -> None:
     assert sample(metrics, "mimamori_offset_commits_total", result="ok") == 1
 
 
+def test_outputs_go_as_one_record_batch_per_partition_and_dlq_copies_alone() -> None:
+    echo = Echo(raise_on=b"bad")
+    loop, _, producer, _ = make_loop(echo, [
+        {POSTS: [record(POSTS, 1, b"a"), record(POSTS, 2, b"b"), record(POSTS, 3, b"bad"),
+                 record(POSTS, 4, b"c")]}])
+    assert asyncio.run(loop.run_once()) == 4
+    # A and B in one batch; the DLQ copy (headers) alone, after them; C in a batch of its own.
+    assert producer.batches == [("out", 0, 2), ("out", 0, 1)]
+    assert [(t, v) for t, _, v in producer.sent] == [
+        ("out", b"A"), ("out", b"B"), ("in.dlq", b"bad"), ("out", b"C")]
+
+
 def test_a_failed_send_rewinds_commits_nothing_and_counts_nothing() -> None:
     echo = Echo()
     batch = {POSTS: [record(POSTS, 5, b"a"), record(POSTS, 6, b"b")]}
@@ -198,6 +248,7 @@ def test_a_refused_output_sends_its_input_to_the_dlq_and_the_batch_commits() -> 
     loop, consumer, producer, metrics = make_loop(
         Echo(), [{POSTS: [record(POSTS, 5, b"a"), record(POSTS, 6, b"b")]}],
         fail={b"B": MessageSizeTooLargeError()})
+    producer.sticky = True  # too large in its record batch, and on its own
     assert asyncio.run(loop.run_once()) == 2
     assert [(t, v) for t, _, v in producer.sent] == [("out", b"A"), ("in.dlq", b"b")]
     assert [c for c in consumer.calls if c[0] == "commit"] == [("commit", {POSTS: 7})]

@@ -57,6 +57,19 @@ def test_the_installed_entry_point_runs_the_same_command_line() -> None:
     assert json.loads(result.stdout)["verdict"] == "ng"
 
 
+@pytest.mark.parametrize(("command", "kafka"), [("scan", False), ("run", True)])
+def test_only_commands_that_talk_to_kafka_load_a_kafka_client(command: str,
+                                                               kafka: bool) -> None:
+    """The scan starts without aiokafka and uvloop (start-up is part of a scan's cost); a
+    Kafka command gets aiokafka with the uvloop fix installed before it runs."""
+    probe = ("import sys\nfrom pipeline.cli import entry\nsys.argv = ['mimamori', sys.argv[1], "
+             "'--help']\ntry:\n    entry()\nexcept SystemExit:\n    pass\n"
+             "print('aiokafka' in sys.modules, 'uvloop' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe, command], cwd=ROOT,
+                            capture_output=True, timeout=60, check=False)
+    assert result.stderr.decode().split() == [str(kafka), "False"]
+
+
 def test_scan_command_reads_stdin() -> None:
     result = run_cli("scan", "--wordlists", str(ROOT / "wordlists"), "-",
                      stdin=b"\n".join(LINES[:3]) + b"\n")

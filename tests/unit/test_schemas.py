@@ -89,6 +89,19 @@ def test_report_decoding() -> None:
         decode_report(raw.replace(b"violating_post", b"nonsense"), **LIMITS)
     assert info.value.reason == "schema"
     assert "category" in info.value.message
+    with pytest.raises(PoisonRecord) as info:
+        decode_report(raw.replace(b"10:00:00Z", b"10:00:00"), **LIMITS)
+    assert (info.value.reason, info.value.message) == (
+        "schema", "Expected an RFC 3339 date-time - at `$.created_at`")
+
+
+def test_a_bad_created_at_is_named_before_an_empty_text() -> None:
+    raw = GOOD.replace(b"2026-11-23T00:00:00Z", b"yesterday")
+    assert b"yesterday" in raw
+    assert b'"text":"hi"' in raw
+    with pytest.raises(PoisonRecord) as info:
+        decode_post(raw.replace(b'"text":"hi"', b'"text":""'), **LIMITS)
+    assert info.value.message == "Expected an RFC 3339 date-time - at `$.created_at`"
 
 
 def test_stable_id_is_deterministic_and_distinct() -> None:
