@@ -112,9 +112,9 @@ def serve(url: str, schema: str | None, port: int) -> None:
 
     from pipeline.config import Config
     from pipeline.console.metrics import ConsoleMetrics
-    from pipeline.console.service import settle_heap
     from pipeline.console.store import Store
     from pipeline.console.web.app import create_app
+    from pipeline.filter.service import freeze_heap
 
     store = _open(url, schema)
     assert isinstance(store, Store)
@@ -122,7 +122,7 @@ def serve(url: str, schema: str | None, port: int) -> None:
     config = config.__class__(console=config.console.__class__(
         login_max_failures=1_000_000))
     app = create_app(config, store, ConsoleMetrics())
-    settle_heap()  # as `mimamori console` does once it listens
+    freeze_heap()  # as `mimamori console` does once it listens
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
