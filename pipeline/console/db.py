@@ -11,8 +11,9 @@ import contextlib
 import importlib.resources
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,6 +77,14 @@ class StoreBase:
                 pool_size=pool_size, max_overflow=pool_size)
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
+            # SQLite has one writer. Writers of this process queue here and each is woken as
+            # the one before commits; left to SQLite's busy handler they would poll with
+            # sleeps growing from 1 to 100 ms, newcomers overtaking them (the "next case" p99
+            # was seconds at 90 decisions/s). Other processes still meet the busy timeout.
+            self._writer: contextlib.AbstractContextManager[Any] = threading.Lock()
+            self._checkpointer: _Checkpointer | None = _Checkpointer(str(target.database),
+                                                                    self._writer)
+            self._checkpointer.start()
         else:
             connect_args: dict[str, Any] = {}
             if schema:
@@ -87,6 +96,8 @@ class StoreBase:
             self.engine = sa.create_engine(target, connect_args=connect_args,
                                            pool_size=pool_size, max_overflow=pool_size * 2,
                                            pool_pre_ping=True)
+            self._writer = contextlib.nullcontext()  # row locks, SKIP LOCKED
+            self._checkpointer = None
         self.schema = schema
 
     def migrate(self) -> None:
@@ -110,13 +121,16 @@ class StoreBase:
             command.upgrade(cfg, "head")
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection (SQLite: stop the checkpointer)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A write transaction: committed when the block ends, rolled back on an error."""
-        with self.engine.connect() as conn:
+        with self._writer, self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -130,6 +144,44 @@ class StoreBase:
     def now(self) -> float:
         """The store's clock."""
         return self.clock()
+
+    def insert_rows(self, conn: sa.Connection, table: sa.Table,
+                    rows: Sequence[dict[str, Any]]) -> None:
+        """INSERT many rows of `table` (each with the same keys), inside the caller's
+        transaction: COPY on PostgreSQL (3.3 times faster than an executemany INSERT of 5,000
+        review items at a million cases, measured), an executemany INSERT on SQLite.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: a row's key exists (on both backends).
+        """
+        if not rows:
+            return
+        if self.backend != "postgresql":
+            conn.execute(table.insert(), rows)
+            return
+        import psycopg
+        from psycopg import sql
+
+        columns = list(rows[0])
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        except psycopg.IntegrityError as exc:
+            raise sa.exc.IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+    def ids_in(self, column: sa.ColumnElement[str], ids: Sequence[str]
+               ) -> sa.ColumnElement[bool]:
+        """`column IN ids`; on PostgreSQL `column = ANY(array)`: one parameter instead of
+        thousands, half the time per 2,000 ids (measured)."""
+        if self.backend == "postgresql":
+            return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(
+                sa.String)))
+        return column.in_(ids)
 
     def insert_ignore(self, table: sa.Table) -> Any:
         """INSERT that skips rows whose key exists (replays are harmless)."""
@@ -152,6 +204,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+    # No checkpoint inside a commit: the store's checkpointer thread copies the log back.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=60000")
@@ -160,6 +214,54 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB per connection
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
+
+
+class _Checkpointer(threading.Thread):
+    """Copies SQLite's write-ahead log back into the database file every `every_s`, beside the
+    requests instead of in them.
+
+    Left to SQLite, the commit that fills the log (1,000 pages: about 40 decisions at a
+    million cases, each touching some 25 index and table pages) copies it back inside the
+    write lock: 10-12 ms on one decision in forty, alone; 100 ms and more at the "next case"
+    p99 under load. Here the copy runs beside the writers (PASSIVE: it waits for no one);
+    then, holding the process's writer lock, a second pass copies the few pages written
+    meanwhile, so the next writer finds the log fully copied and starts it over (the log
+    would grow without end while writers keep appending to it).
+    """
+
+    def __init__(self, path: str, writer: contextlib.AbstractContextManager[Any],
+                 every_s: float = 1.0) -> None:
+        super().__init__(name="sqlite-checkpointer", daemon=True)
+        self.path = path
+        self.writer = writer
+        self.every_s = every_s
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import sqlite3
+
+        conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False,
+                               isolation_level=None)
+        try:
+            while not self.stopping.wait(self.every_s):
+                try:
+                    self.checkpoint(conn)
+                except sqlite3.Error as exc:  # busy, or the file is gone: try again later
+                    logging.getLogger(__name__).debug("checkpoint: %s", exc)
+        finally:
+            conn.close()
+
+    def checkpoint(self, conn: Any) -> None:
+        """One round: copy the log beside the writers, then the rest under the writer lock."""
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames > 0:
+            with self.writer:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def stop(self) -> None:
+        """Stop after the current checkpoint (the last connection's close copies the rest)."""
+        self.stopping.set()
+        self.join()
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

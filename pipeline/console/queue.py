@@ -134,7 +134,7 @@ class QueueMixin(AccountsMixin):
         ids = list(unique)
         for chunk in _chunks(ids):
             for item_id in conn.execute(sa.select(review_items.c.item_id).where(
-                    review_items.c.item_id.in_(chunk))).scalars():
+                    self.ids_in(review_items.c.item_id, chunk))).scalars():
                 del unique[item_id]
         counts.duplicates = len(items) - len(unique)
         if not unique:
@@ -150,17 +150,21 @@ class QueueMixin(AccountsMixin):
             for row in conn.execute(
                     sa.select(cases, decisions.c.decision.label("last_decision"))
                     .outerjoin(decisions, decisions.c.decision_id == cases.c.decision_id)
-                    .where(cases.c.case_id.in_(chunk))):
+                    .where(self.ids_in(cases.c.case_id, chunk))):
                 existing[row.case_id] = row
+        # A case's items are written with the case (this transaction): only a case that
+        # exists has reporters already.
+        for chunk in _chunks(list(existing)):
             for row in conn.execute(sa.select(review_items.c.case_id,
                                               review_items.c.reporter_key).where(
-                    review_items.c.case_id.in_(chunk),
+                    self.ids_in(review_items.c.case_id, chunk),
                     review_items.c.reporter_key.is_not(None))):
                 reporters[row.case_id].add(row.reporter_key)
         item_rows: list[dict[str, Any]] = []
         new_cases: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        category_rows: list[dict[str, Any]] = []
+        category_rows: list[dict[str, Any]] = []  # of new cases
+        merged_categories: list[dict[str, Any]] = []  # of existing ones: some may exist
         step = self.reporter_priority_step
         for cid, group in by_case.items():
             for item in group:
@@ -177,9 +181,9 @@ class QueueMixin(AccountsMixin):
                     "wordlist_version": item.wordlist_version, "ingested_ts": now})
             top = max(group, key=lambda i: i.priority)
             text = next((i.text for i in group if i.text), "")
-            category_rows += [{"case_id": cid, "category": c}
-                              for c in sorted(rules.categories(group))]
             old = existing.get(cid)
+            (category_rows if old is None else merged_categories).extend(
+                {"case_id": cid, "category": c} for c in sorted(rules.categories(group)))
             if old is None:
                 new_cases.append({
                     "case_id": cid, "site_id": top.site_id, "post_id": top.post_id,
@@ -203,8 +207,7 @@ class QueueMixin(AccountsMixin):
                 "b_item_priority": item_priority, "b_primary_item": primary,
                 "b_priority": rules.case_priority(item_priority, len(reporters[cid]), step),
                 "b_reporters": len(reporters[cid]), "b_status": status, "b_updated_ts": now})
-        if new_cases:
-            conn.execute(cases.insert(), new_cases)
+        self.insert_rows(conn, cases, new_cases)
         if updates:
             conn.execute(cases.update().where(cases.c.case_id == sa.bindparam("b_case_id"))
                          .values(text=sa.bindparam("b_text"), queue=sa.bindparam("b_queue"),
@@ -214,9 +217,10 @@ class QueueMixin(AccountsMixin):
                                  reporters=sa.bindparam("b_reporters"),
                                  status=sa.bindparam("b_status"),
                                  updated_ts=sa.bindparam("b_updated_ts")), updates)
-        conn.execute(review_items.insert(), item_rows)
-        if category_rows:
-            conn.execute(self.insert_ignore(case_categories), category_rows)
+        self.insert_rows(conn, review_items, item_rows)
+        self.insert_rows(conn, case_categories, category_rows)
+        if merged_categories:
+            conn.execute(self.insert_ignore(case_categories), merged_categories)
         counts.items = len(item_rows)
         counts.new_cases = len(new_cases)
         return counts
@@ -243,7 +247,7 @@ class QueueMixin(AccountsMixin):
         ids = list(rows)
         for chunk in _chunks(ids):
             for event_id in conn.execute(sa.select(history.c.event_id).where(
-                    history.c.event_id.in_(chunk))).scalars():
+                    self.ids_in(history.c.event_id, chunk))).scalars():
                 del rows[event_id]
         if rows:
             conn.execute(self.insert_ignore(history), list(rows.values()))
@@ -251,8 +255,12 @@ class QueueMixin(AccountsMixin):
 
     # -- claims --------------------------------------------------------------------------
 
-    def _scope(self, query: sa.Select[Any], user: User, filters: Filters) -> sa.Select[Any]:
-        if not user.all_sites:
+    def _scope(self, query: sa.Select[Any], user: User, filters: Filters,
+               site: str | sa.ColumnElement[str] | None = None) -> sa.Select[Any]:
+        """`query` narrowed to the user's sites (or to `site`, one of them) and filters."""
+        if site is not None:
+            query = query.where(cases.c.site_id == site)
+        elif not user.all_sites:
             query = query.where(cases.c.site_id.in_(sorted(user.sites)))
         if filters.site:
             query = query.where(cases.c.site_id == filters.site)
@@ -287,14 +295,40 @@ class QueueMixin(AccountsMixin):
             .limit(1)).first()
         if held is not None:
             return self._extend(conn, held.case_id, held.claim_id, now), 0
-        query = (sa.select(cases.c.case_id, cases.c.claim_id, cases.c.claimed_by)
+        query = (sa.select(cases.c.case_id, cases.c.claim_id, cases.c.claimed_by,
+                           cases.c.priority, cases.c.created_ts)
                  .where(cases.c.status == (rules.ESCALATED if escalated else "open"),
                         sa.or_(cases.c.claimed_by.is_(None), cases.c.lease_until < now))
                  .order_by(cases.c.priority.desc(), cases.c.created_ts)
-                 .limit(1).with_for_update(skip_locked=True))
+                 .limit(1))
         if filters.queue and not escalated:
             query = query.where(cases.c.queue == filters.queue)
-        row = conn.execute(self._scope(query, user, filters)).first()
+        scoped = self._scope(query, user, filters).with_for_update(skip_locked=True)
+        if user.all_sites or filters.site or len(user.sites) < 2:
+            row = conn.execute(scoped).first()
+        else:
+            # Both planners read `site_id IN (a, b) ORDER BY priority` as a walk of
+            # ix_cases_next through every site's open cases (seconds at a million when these
+            # sites have none; on SQLite inside the write lock): take each site's first case
+            # from ix_cases_site_next, then the best of those.
+            arms = [self._scope(query, user, filters, site).subquery()
+                    for site in sorted(user.sites)]
+            if self.backend == "sqlite":  # the write lock keeps other claims out meanwhile
+                best = sa.union_all(*(sa.select(arm) for arm in arms)).subquery()
+                row = conn.execute(
+                    sa.select(best.c.case_id, best.c.claim_id, best.c.claimed_by)
+                    .order_by(best.c.priority.desc(), best.c.created_ts).limit(1)).first()
+            else:
+                # Lock the best of those still free (SKIP LOCKED); when other reviewers hold
+                # them all, the plain query finds the next free case.
+                firsts = conn.execute(sa.union_all(*(sa.select(arm.c.case_id)
+                                                     for arm in arms))).scalars().all()
+                row = None
+                if firsts:
+                    row = conn.execute(query.where(cases.c.case_id.in_(firsts))
+                                       .with_for_update(skip_locked=True)).first()
+                    if row is None:
+                        row = conn.execute(scoped).first()
         if row is None:
             return None, 0
         lapsed = 0
@@ -394,16 +428,17 @@ class QueueMixin(AccountsMixin):
                 if then is not None:
                     done.next, done.lapsed = self._claim(conn, user, then, now)
                 return done
-            row = conn.execute(sa.select(cases).where(cases.c.case_id == case)
-                               .with_for_update()).first()
+            row = conn.execute(
+                sa.select(cases, claims.c.claimed_ts)
+                .outerjoin(claims, claims.c.claim_id == cases.c.claim_id)
+                .where(cases.c.case_id == case).with_for_update(of=cases)).first()
             if (row is None or not user.sees_site(row.site_id) or row.claim_id != claim_id
                     or row.claimed_by != user.user_id or row.lease_until is None
                     or row.lease_until < now or row.status not in ("open", rules.ESCALATED)):
                 raise NotHeld()
             if form.decision == "escalate" and row.status == rules.ESCALATED:
                 raise AccountError("error.already_escalated")
-            claimed_ts = conn.execute(sa.select(claims.c.claimed_ts).where(
-                claims.c.claim_id == claim_id)).scalar_one_or_none()
+            claimed_ts = row.claimed_ts
             message = Decision(
                 decision_id=did, item_id=row.primary_item, site_id=row.site_id,
                 user_id=row.user_id, post_id=row.post_id, decision=form.decision,

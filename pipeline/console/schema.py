@@ -76,8 +76,12 @@ cases = sa.Table(
     sa.Index("ix_cases_next", "status", sa.text("priority DESC"), "created_ts"),
     sa.Index("ix_cases_queue_next", "status", "queue", sa.text("priority DESC"), "created_ts"),
     sa.Index("ix_cases_author", "site_id", "user_id"),
-    # A reviewer's queue page: depth and oldest case per queue within its sites.
-    sa.Index("ix_cases_site_queue", "site_id", "status", "queue", "created_ts"),
+    # "Next case" within a reviewer's sites, and (covering, `queue` last) its queue page:
+    # depth and oldest case per queue. Without it a reviewer of a site with no open case walks
+    # every open case of every site in `ix_cases_next` (1.5 s at a million cases on SQLite,
+    # inside the write lock).
+    sa.Index("ix_cases_site_next", "site_id", "status", sa.text("priority DESC"), "created_ts",
+             "queue"),
     # Only the few claimed cases: free for the ingest's inserts.
     sa.Index("ix_cases_claimed_by", "claimed_by", sqlite_where=sa.text("claimed_by IS NOT NULL"),
              postgresql_where=sa.text("claimed_by IS NOT NULL")),

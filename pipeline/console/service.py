@@ -141,11 +141,14 @@ class ConsoleService:
 
 async def run_console(config: Config) -> None:
     """The `console` command: serve until SIGTERM/SIGINT."""
-    from pipeline.filter.service import stop_on_signals
+    from pipeline.filter.service import freeze_heap, stop_on_signals
 
     service = ConsoleService(config)
     register_process(service.metrics.registry)  # CPU, memory and open files for the SRE board
     await service.start()
+    # Full collections then skip what start-up made (modules, the app, the tables) instead of
+    # stalling the requests in flight (84 ms once under load, at the "next case" p99).
+    freeze_heap()
     serve(service.metrics.registry, config.metrics.host, config.metrics.port,
           ready=service.ready)
     log.info("patrol console on %s (ingest group %r, decisions to %s)", service.url,

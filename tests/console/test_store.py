@@ -3,6 +3,7 @@ decisions, overturns, the outbox and the audit log."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import warnings
 
@@ -31,7 +32,7 @@ def test_migrations_create_exactly_the_schema(store: Store) -> None:
         warnings.filterwarnings("ignore", "autogenerate skipping", UserWarning)
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         names = {i["name"] for i in sa.inspect(conn).get_indexes("cases")}
-    ordering = {"ix_cases_next", "ix_cases_queue_next"}
+    ordering = {"ix_cases_next", "ix_cases_queue_next", "ix_cases_site_next"}
     assert [d for d in diff if not (d[0].endswith("_index") and d[1].name in ordering)] == []
     assert ordering <= names
     store.migrate()  # a second start migrates nothing and fails on nothing
@@ -88,6 +89,34 @@ def test_a_replayed_batch_changes_nothing(store: Store) -> None:
         assert conn.exec_driver_sql("SELECT reporters FROM cases").scalar_one() == 1
 
 
+def test_an_ingest_racing_another_instance_merges_into_the_case_it_wrote(
+        store: Store, store_url: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    if store.backend == "sqlite":
+        pytest.skip("one console process per SQLite store: its write lock orders ingests")
+    url, schema = store_url
+    other = Store(url, schema=schema)
+    bulk = store.insert_rows
+    raced: list[str] = []
+
+    def racing(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
+        if table.name == "cases" and not raced:
+            # Another instance writes the same post's case after this one looked for it.
+            raced.append("once")
+            other.ingest([item("p1", report="r1", reporter="alice", queue="reports")])
+        bulk(conn, table, rows)
+
+    monkeypatch.setattr(store, "insert_rows", racing)
+    counts = store.ingest([item("p1"), item("p1", report="r2", reporter="bob",
+                                            queue="reports")])
+    other.close()
+    assert raced == ["once"]
+    assert (counts.items, counts.new_cases) == (2, 0)  # the retry merged into its case
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_items").scalar_one() == 3
+        assert conn.exec_driver_sql("SELECT reporters, priority FROM cases").one() == (2, 55)
+
+
 def test_next_case_is_highest_priority_then_oldest_in_the_reviewers_sites(
         store: Store) -> None:
     store.ingest([
@@ -105,6 +134,34 @@ def test_next_case_is_highest_priority_then_oldest_in_the_reviewers_sites(
         store.decide(staff, claim.case_id, claim.claim_id, APPROVE, TOPIC)
     assert order == [case_id("site-a", p) for p in ("urgent", "old", "new")]
     assert store.claim_next(staff) == (None, 0)  # site-b is not staff's
+
+
+def test_a_reviewer_of_several_sites_gets_the_first_case_of_all_of_them(
+        store: Store) -> None:
+    store.ingest([
+        item("a-old", priority=50, created_at="2026-11-23T08:00:00Z"),
+        item("a-urgent", priority=90, queue="urgent", created_at="2026-11-23T12:00:00Z"),
+        item("b-urgent", site="site-b", priority=90, queue="urgent",
+             created_at="2026-11-23T11:00:00Z"),
+        item("b-old", site="site-b", priority=50, created_at="2026-11-23T07:00:00Z"),
+        item("c-top", site="site-c", priority=100, queue="urgent"),
+    ])
+    first = add_user(store, "s1", sites="site-a,site-b")
+    second = add_user(store, "s2", sites="site-a,site-b")
+    one, _ = store.claim_next(first)
+    two, _ = store.claim_next(second)  # the first's case is held: the next one
+    assert one is not None
+    assert two is not None
+    assert (one.case_id, two.case_id) == (case_id("site-b", "b-urgent"),
+                                          case_id("site-a", "a-urgent"))
+    three = store.decide(first, one.case_id, one.claim_id, APPROVE, TOPIC, Filters()).next
+    four = store.decide(second, two.case_id, two.claim_id, APPROVE, TOPIC, Filters()).next
+    assert three is not None
+    assert four is not None
+    assert (three.case_id, four.case_id) == (case_id("site-b", "b-old"),
+                                             case_id("site-a", "a-old"))
+    assert store.decide(first, three.case_id, three.claim_id, APPROVE, TOPIC,
+                        Filters()).next is None  # site-c is not theirs
 
 
 def test_filters_by_queue_site_and_category(store: Store) -> None:
@@ -263,6 +320,29 @@ def test_a_new_report_reopens_an_approved_post_but_not_a_deleted_one(store: Stor
     assert status == {"p1": "open", "p2": "decided"}
 
 
+def test_sqlite_commits_leave_the_log_to_the_checkpointer_which_starts_it_over(
+        store: Store) -> None:
+    if store.backend != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer.stop()  # this test runs its rounds itself
+    path = str(store.engine.url.database)
+    probe = sqlite3.connect(path, isolation_level=None)
+
+    def frames() -> int:
+        return int(probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+    store.ingest([item(f"p{i}") for i in range(300)])
+    store.ingest([item(f"q{i}") for i in range(300)])
+    written = frames()
+    assert written > 100  # no commit copied the log back and started it over
+    checkpointer.checkpoint(probe)
+    store.ingest([item("r1")])  # this writer finds the log copied: it starts it over
+    assert frames() < 30
+    probe.close()
+
+
 def test_the_audit_log_is_append_only(store: Store) -> None:
     add_user(store, "s1")
     with pytest.raises(sa.exc.DBAPIError), store.write() as conn:
@@ -322,6 +402,35 @@ def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
     with store.read() as conn:
         assert conn.exec_driver_sql(
             "SELECT count(DISTINCT claimed_by) FROM cases").scalar_one() == 30
+
+
+def test_concurrent_claims_of_reviewers_of_several_sites_never_share_a_case(
+        store: Store) -> None:
+    store.ingest([item(f"p{i}", site=("site-a", "site-b")[i % 2]) for i in range(12)]
+                 + [item("elsewhere", site="site-c")])
+    reviewers = [add_user(store, f"r{i}", sites="site-a,site-b,site-z") for i in range(20)]
+    got: dict[str, str | None] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(20)
+
+    def claim(user: User) -> None:
+        try:
+            start.wait()
+            held, _ = store.claim_next(user)
+            got[user.username] = held.case_id if held else None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    handed = [c for c in got.values() if c is not None]
+    assert len(got) == 20
+    assert sorted(handed) == sorted(case_id(("site-a", "site-b")[i % 2], f"p{i}")
+                                    for i in range(12))
 
 
 def test_a_decision_can_claim_the_next_case_in_the_same_step(store: Store) -> None:
