@@ -33,7 +33,7 @@ import argon2
 import httpx2 as httpx
 import sqlalchemy as sa
 
-from benchmarks.common import ROOT, http_status, machine, publish
+from benchmarks.common import ROOT, http_status, machine, machine_load, publish
 from pipeline.contract.ids import stable_id
 from pipeline.contract.messages import Hit, ReviewItem
 
@@ -124,20 +124,6 @@ def serve(url: str, schema: str | None, port: int) -> None:
     app = create_app(config, store, ConsoleMetrics())
     freeze_heap()  # as `mimamori console` does once it listens
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def machine_load() -> str:
-    """The machine's 1-minute load average and CPU pressure (share of the last minute some
-    task waited for a CPU): this 2-core machine is shared, and the numbers mean little
-    without it."""
-    load = os.getloadavg()[0]
-    pressure = "?"
-    try:
-        with open("/proc/pressure/cpu") as fh:
-            pressure = fh.readline().split()[2].split("=")[1] + "%"
-    except (OSError, IndexError):
-        pass
-    return f"{load:.1f}, {pressure}"
 
 
 def _pct(values: list[float], p: float) -> float:

@@ -374,12 +374,12 @@ def test_outbox_rows_are_owned_by_one_relay_until_sent_or_released(
     assert store.outbox_backlog()[0] == 1
 
 
-def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
-    store.ingest([item(f"p{i}") for i in range(30)])
-    reviewers = [add_user(store, f"r{i}") for i in range(50)]
+def _claim_at_once(store: Store, reviewers: list[User]) -> dict[str, str | None]:
+    """Every reviewer asks for the next case at the same moment, each from its own thread;
+    the case each got (None: queue empty). No claim may raise."""
     got: dict[str, str | None] = {}
     errors: list[BaseException] = []
-    start = threading.Barrier(50)
+    start = threading.Barrier(len(reviewers))
 
     def claim(user: User) -> None:
         try:
@@ -395,6 +395,12 @@ def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
     for t in threads:
         t.join(timeout=120)
     assert errors == []
+    return got
+
+
+def test_fifty_concurrent_claims_never_share_a_case(store: Store) -> None:
+    store.ingest([item(f"p{i}") for i in range(30)])
+    got = _claim_at_once(store, [add_user(store, f"r{i}") for i in range(50)])
     handed = [c for c in got.values() if c is not None]
     assert len(got) == 50
     assert len(handed) == 30
@@ -408,25 +414,8 @@ def test_concurrent_claims_of_reviewers_of_several_sites_never_share_a_case(
         store: Store) -> None:
     store.ingest([item(f"p{i}", site=("site-a", "site-b")[i % 2]) for i in range(12)]
                  + [item("elsewhere", site="site-c")])
-    reviewers = [add_user(store, f"r{i}", sites="site-a,site-b,site-z") for i in range(20)]
-    got: dict[str, str | None] = {}
-    errors: list[BaseException] = []
-    start = threading.Barrier(20)
-
-    def claim(user: User) -> None:
-        try:
-            start.wait()
-            held, _ = store.claim_next(user)
-            got[user.username] = held.case_id if held else None
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=claim, args=(u,)) for u in reviewers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    got = _claim_at_once(store, [add_user(store, f"r{i}", sites="site-a,site-b,site-z")
+                                 for i in range(20)])
     handed = [c for c in got.values() if c is not None]
     assert len(got) == 20
     assert sorted(handed) == sorted(case_id(("site-a", "site-b")[i % 2], f"p{i}")
