@@ -229,8 +229,8 @@ def parse_bool(name: str, value: str) -> bool:
 
 
 def _parse_env_value(name: str, value: str, field_type: Any) -> object:
-    if typing.get_origin(field_type) is typing.Annotated:  # constrained: Days, Category
-        field_type = typing.get_args(field_type)[0]
+    """An environment variable's value as its setting's type (`_field_type`: constraints
+    already stripped) reads it."""
     if field_type is bool:
         return parse_bool(name, value)
     if field_type is int:
