@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import random
@@ -11,10 +12,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from pipeline.config import Config
 from pipeline.filter.worker import FilterWorker
@@ -84,6 +85,28 @@ def write_wordlist_dir(size: int, directory: Path, dense: bool = False) -> Path:
               for e in synthetic_wordlist(size, dense=dense).entries if e.path == "synthetic"]
     (directory / "synthetic.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return directory
+
+
+async def produce_all(bootstrap: str,
+                      records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+    """Produce `(topic, key, value)` records as fast as the broker takes them (acks from all,
+    at most 20,000 in flight); returns how many."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
+                                max_batch_size=1 << 20, max_request_size=1 << 21)
+    await producer.start()
+    count = 0
+    try:
+        pending = []
+        for topic, key, value in records:
+            pending.append(await producer.send(topic, value, key=key))
+            count += 1
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return count
 
 
 def tail(log_path: Path, chars: int = 3000) -> str:

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.common import ROOT, machine, publish, tail
+from benchmarks.common import ROOT, machine, produce_all, publish, tail
 from pipeline.config import Config
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.embedded import EmbeddedBroker
@@ -87,20 +87,8 @@ async def produce_ahead(config: Config, n_posts: int) -> int:
     """The stream, produced as fast as the broker takes it; returns the record count."""
     records = generate(n_posts, **STREAM)  # type: ignore[arg-type]
     topic = {"posts": config.topics.posts, "reports": config.topics.reports}
-    producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all",
-                                linger_ms=20, max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        pending = []
-        for r in records:
-            pending.append(await producer.send(topic[r.topic_kind], r.value, key=r.key))
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return len(records)
+    return await produce_all(config.kafka.bootstrap_servers,
+                             ((topic[r.topic_kind], r.key, r.value) for r in records))
 
 
 def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:

@@ -33,11 +33,11 @@ import uuid
 from pathlib import Path
 
 import msgspec
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
 
-from benchmarks.common import machine, publish, tail
+from benchmarks.common import machine, produce_all, publish, tail
 from benchmarks.e2e import hottest, start_profiler
 from pipeline.config import Config
 from pipeline.contract.ids import stable_id, user_key
@@ -142,22 +142,6 @@ def core_rate(config: Config, batches: list[Batch], runs: int) -> tuple[float, f
         best_cpu = min(best_cpu, time.process_time() - cpu)
         best_wall = min(best_wall, time.perf_counter() - wall)
     return total / best_cpu, total / best_wall, counts[0], counts[1]
-
-
-async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
-                                max_batch_size=1 << 20, max_request_size=1 << 21)
-    await producer.start()
-    try:
-        pending = []
-        for topic, key, value in records:
-            pending.append(await producer.send(topic, value, key=key))
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
 
 
 async def e2e(config: Config, events: list[Violation | Decision], broker_pid: int,

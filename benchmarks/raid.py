@@ -39,14 +39,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from benchmarks.common import (
     ROOT,
     Batch,
     judge_throughput,
     machine,
     machine_load,
+    produce_all,
     publish,
     record_batches,
     synthetic_wordlist,
@@ -108,23 +107,6 @@ def streams(n_posts: int, seed: int = 42) -> dict[str, list[SampleRecord]]:
     return {"clean": clean, "ng-raid": raids["ng"], "watch-raid": raids["review"]}
 
 
-async def produce(config: Config, records: list[SampleRecord]) -> None:
-    """The records, produced as fast as the broker takes them."""
-    producer = AIOKafkaProducer(bootstrap_servers=config.kafka.bootstrap_servers, acks="all",
-                                linger_ms=20, max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        pending = []
-        for r in records:
-            pending.append(await producer.send(config.topics.posts, r.value, key=r.key))
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-
-
 async def end_to_end(args: argparse.Namespace, data: dict[str, list[SampleRecord]]
                      ) -> dict[tuple[str, int], tuple[Run, str]]:
     """Each stream drained by the filter with each process count, `--rounds` times (a fresh
@@ -139,7 +121,8 @@ async def end_to_end(args: argparse.Namespace, data: dict[str, list[SampleRecord
             config = bench_config(broker.bootstrap_servers, args.partitions)
             await ensure_topics(config)
             started = time.monotonic()
-            await produce(config, data[name])
+            await produce_all(config.kafka.bootstrap_servers,
+                              ((config.topics.posts, r.key, r.value) for r in data[name]))
             print(f"{name}: produced {len(data[name]):,} posts ahead in "
                   f"{time.monotonic() - started:.1f}s", flush=True)
             configs[name] = config
