@@ -39,32 +39,16 @@ from pipeline.filter.service import build_core, freeze_heap
 from pipeline.filter.worker import FilterWorker
 from pipeline.telemetry.metrics import Metrics
 from pipeline.tools.sample import generate
+from tests.reference import scan_one_at_a_time
 
 STREAM = {"seed": 42, "hit_ratio": 0.03, "tricky_ratio": 0.02, "malformed": False}
 
 
 def one_at_a_time(wordlists: str, source: str, sink: str) -> None:
     """The scan before the batch path (`scan_lines` up to 86f2dbe), for the before/after."""
-    from pipeline.contract.messages import ScanError, ScanResult, decode_post, encoder
-    from pipeline.errors import PoisonRecord
-
     config = Config(wordlists=WordlistsConfig(dir=wordlists))
-    core = build_core(config)
-    limits = config.worker
     with open(source, "rb") as lines, open(sink, "wb") as out:
-        for line in lines:
-            raw = line.rstrip(b"\r\n")
-            result: ScanResult | ScanError
-            try:
-                post = decode_post(raw, max_bytes=limits.max_record_bytes,
-                                   max_text_chars=limits.max_text_chars)
-            except PoisonRecord as exc:
-                result = ScanError(None, "error", f"{exc.reason}: {exc.message}")
-            else:
-                verdict, hits = core.scan(post)
-                result = ScanResult(post.post_id, verdict, hits)
-            out.write(encoder.encode(result))
-            out.write(b"\n")
+        scan_one_at_a_time(build_core(config), lines, config.worker, out)
 
 
 # Runs a command and prints its exit status, CPU seconds and peak RSS (KiB). A child forked

@@ -9,11 +9,10 @@ import json
 import pytest
 
 from pipeline.config import WorkerConfig
-from pipeline.contract.messages import ScanError, ScanResult, decode_post, encoder
-from pipeline.errors import PoisonRecord
 from pipeline.filter.judge import FilterCore
 from pipeline.tools.sample import generate
 from pipeline.tools.scan import Overlong, bounded_lines, chunks, scan_lines
+from tests.reference import scan_one_at_a_time
 
 POST = ('{"post_id":"%s","site_id":"site-01","user_id":"u1","text":%s,'
         '"created_at":"2026-11-23T10:00:00Z"}')
@@ -74,19 +73,8 @@ def _stream() -> tuple[list[bytes], dict[int, str]]:
 
 
 def _one_at_a_time(core: FilterCore, lines: list[bytes], limits: WorkerConfig) -> bytes:
-    """The scan as it was before the batch path: each line decoded, judged and written alone."""
     out = io.BytesIO()
-    for line in lines:
-        result: ScanResult | ScanError
-        try:
-            post = decode_post(line.rstrip(b"\r\n"), max_bytes=limits.max_record_bytes,
-                               max_text_chars=limits.max_text_chars)
-        except PoisonRecord as exc:
-            result = ScanError(None, "error", f"{exc.reason}: {exc.message}")
-        else:
-            verdict, hits = core.scan(post)
-            result = ScanResult(post.post_id, verdict, hits)
-        out.write(encoder.encode(result) + b"\n")
+    scan_one_at_a_time(core, lines, limits, out)
     return out.getvalue()
 
 
