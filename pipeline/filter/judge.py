@@ -45,9 +45,9 @@ class FilterCore:
         # Rules made of patterns alone ({grade}|{age} near {price}) need no candidate to fire:
         # every post is searched for their patterns (the sides' pattern names, per rule).
         self._alone = sorted({
-            (tuple(sorted(filter(None, map(pattern_name, r.left)))),
-             tuple(sorted(filter(None, map(pattern_name, r.right)))))
-            for r in self._rules if all(pattern_name(a) for a in r.left + r.right)})
+            (tuple(sorted(left)), tuple(sorted(right)))
+            for rule, (left, right) in zip(self._rules, self._rule_sides, strict=True)
+            if len(left) == len(rule.left) and len(right) == len(rule.right)})
 
     def hits(self, text: str, site_id: str | None = None) -> list[Hit]:
         """Surviving wordlist hits and detector hits in `text`, offsets into `text`."""
