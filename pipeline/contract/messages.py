@@ -206,11 +206,16 @@ def _poison(raw: bytes, exc: Exception) -> PoisonRecord:
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
+def oversized(size: int, max_bytes: int) -> PoisonRecord:
+    """The PoisonRecord of a record of `size` bytes, over the limit."""
+    return PoisonRecord("oversized", f"record is {size} bytes, limit is {max_bytes}")
+
+
 def _check_size(raw: bytes | None, max_bytes: int) -> bytes:
     if raw is None:
         raise PoisonRecord("invalid_json", "record has no value (tombstone)")
     if len(raw) > max_bytes:
-        raise PoisonRecord("oversized", f"record is {len(raw)} bytes, limit is {max_bytes}")
+        raise oversized(len(raw), max_bytes)
     return raw
 
 

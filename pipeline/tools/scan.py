@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from pipeline.config import WorkerConfig
-from pipeline.contract.messages import Post, ScanError, ScanResult, decode_post, encoder
+from pipeline.contract.messages import (
+    Post,
+    ScanError,
+    ScanResult,
+    decode_post,
+    encoder,
+    oversized,
+)
 from pipeline.errors import PoisonRecord
 from pipeline.filter.judge import FilterCore
 from pipeline.filter.policy import verdict_of
@@ -83,11 +90,9 @@ def judge_chunk(core: FilterCore, chunk: list[bytes | Overlong],
     slots: list[int] = []
     max_bytes, max_chars = limits.max_record_bytes, limits.max_text_chars
     for line in chunk:
-        if isinstance(line, Overlong):
-            results.append(ScanError(None, "error", f"oversized: record is {line.length} "
-                                                    f"bytes, limit is {max_bytes}"))
-            continue
         try:
+            if isinstance(line, Overlong):
+                raise oversized(line.length, max_bytes)
             post = decode_post(line.rstrip(b"\r\n"), max_bytes=max_bytes,
                                max_text_chars=max_chars)
         except PoisonRecord as exc:
