@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import for_code
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from pipeline.config import Config
 from pipeline.errors import TransientError
@@ -83,8 +83,13 @@ async def create_topics(config: Config, names: Iterable[str] | None = None) -> T
                          topic_configs=topic_configs(config, n))
                 for n in missing
             ])
-            report.failed = failures(getattr(response, "topic_errors", []))
-            report.created = [n for n in missing if n not in report.failed]
+            errors = list(getattr(response, "topic_errors", []))
+            # A topic another client made since the listing (a broker that creates topics on
+            # a consumer's metadata request, a second `create-topics`) exists: that is success.
+            raced = [row[0] for row in errors if row[1] == TopicAlreadyExistsError.errno]
+            report.failed = failures(row for row in errors if row[0] not in raced)
+            report.created = [n for n in missing if n not in report.failed and n not in raced]
+            report.existing += [n for n in missing if n in raced]
         if report.existing:
             for described in await admin.describe_topics(report.existing):
                 have = len(described.get("partitions") or ())

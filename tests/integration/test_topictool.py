@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from pipeline.config import to_environment
-from pipeline.kafka.admin import ensure_topics, topic_names
+from pipeline.kafka.admin import TopicsReport, create_topics, ensure_topics, topic_names
 from pipeline.kafka.embedded import EmbeddedBroker
 from tests.cli import run_cli
 from tests.integration.conftest import ROOT, fresh_config
@@ -89,3 +89,20 @@ def test_create_topics_reports_what_it_created_and_partitions_short_of_the_confi
                     env=to_environment(config))
     assert again.stdout.decode().splitlines()[-1] == (
         f"created 0 topic(s): -; {len(wanted)} existed; 0 failed")
+
+
+def test_topics_another_client_creates_meanwhile_count_as_existing(
+        broker: EmbeddedBroker) -> None:
+    # Several clients create the same topics at once, as workers started together do (and a
+    # broker that creates a topic on a consumer's metadata request): between one client's
+    # listing and its create request another made the topic, and that is no failure.
+    config = fresh_config(broker.bootstrap_servers)
+    names = [config.topics.posts, config.topics.reports, config.topics.actions]
+
+    async def race() -> list[TopicsReport]:
+        return list(await asyncio.gather(*(create_topics(config, names) for _ in range(4))))
+
+    reports = asyncio.run(race())
+    assert [r.failed for r in reports] == [{}] * 4
+    assert sorted(n for r in reports for n in r.created) == sorted(names)
+    assert [sorted(r.created + r.existing) for r in reports] == [sorted(names)] * 4
