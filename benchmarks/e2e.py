@@ -141,6 +141,9 @@ async def drain(config: Config, total: int, kind: str, command: list[str], proce
                 if profile is not None:
                     spy = start_profiler(procs[0].pid, profile)
         assert first is not None
+        if first[1] >= total:
+            raise SystemExit(f"{kind}: all {total:,} records were committed by the first commit "
+                             "seen, so there is no interval to time; give it more records")
         worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - first[2]
         broker_cpu = cpu_seconds(broker_pid) - first[3]
         return Run(kind, processes, total - first[1], now - first[0], worker_cpu, broker_cpu)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "candidate set (--candidate) and report every post judged "
                                      "differently, as JSON lines on stdout, with a summary on "
                                      "stderr. Posts come from INPUT (JSON lines, - for stdin) "
-                                     "or from a topic's offset range.")
+                                     "or from a topic's offset range; either is read a batch "
+                                     "(worker.max_batch_records) at a time, never whole.")
     _add_common(dry, kafka=True, lists=True)
     dry.add_argument("--candidate", required=True, metavar="DIR",
                      help="directory of the candidate *.tsv lists")
@@ -170,6 +171,36 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     import uvloop
 
     return uvloop.run(coroutine)
+
+
+def _pulled(chunks: AsyncGenerator[list[T], None]) -> Iterator[T]:
+    """The items of an async generator's chunks for synchronous code (the dry run over a
+    topic), pulled a chunk at a time on a private uvloop loop so the stream is never held
+    whole. The first chunk is pulled here, so set-up errors (no such topic) raise before any
+    output."""
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+
+    async def pull() -> list[T] | None:
+        return await anext(chunks, None)
+
+    try:
+        first = loop.run_until_complete(pull())
+    except BaseException:
+        loop.close()
+        raise
+
+    def rest(chunk: list[T] | None) -> Iterator[T]:
+        try:
+            while chunk is not None:
+                yield from chunk
+                chunk = loop.run_until_complete(pull())
+        finally:
+            loop.run_until_complete(chunks.aclose())
+            loop.close()
+
+    return rest(first)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -364,15 +395,22 @@ def _dry_run(config: Config, args: argparse.Namespace) -> int:
         from aiokafka.errors import KafkaError
 
         from pipeline.kafka.clients import kafka_client_options
-        from pipeline.kafka.topicio import read_range
+        from pipeline.kafka.topicio import iter_range
 
-        try:
-            records = _run(read_range(kafka_client_options(config.kafka), [args.topic],
-                                            args.from_offset, args.to_offset, args.partition))
+        try:  # a missing topic or partition raises here, before any output
+            records = _pulled(iter_range(kafka_client_options(config.kafka), [args.topic],
+                                         args.from_offset, args.to_offset, args.partition,
+                                         chunk_records=config.worker.max_batch_records))
         except (ValueError, TimeoutError, KafkaError) as exc:
             print(f"mimamori: dry-run: {exc or type(exc).__name__}", file=sys.stderr)
             return 1
-        _dry_run_values(config, args, active, candidate, [r.value for r in records], summary)
+        try:
+            _dry_run_values(config, args, active, candidate, (r.value for r in records),
+                            summary)
+        except (TimeoutError, KafkaError) as exc:  # the broker failed part-way
+            print(f"mimamori: dry-run: stopped after {summary.posts + summary.invalid} "
+                  f"posts: {exc or type(exc).__name__}", file=sys.stderr)
+            return 1
     elif args.input == "-":
         _dry_run_values(config, args, active, candidate, _stripped(sys.stdin.buffer, config),
                         summary)

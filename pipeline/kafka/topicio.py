@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -86,10 +86,25 @@ async def wait_committed(bootstrap_servers: str, group_id: str, topics: Sequence
 async def read_range(connection: Mapping[str, Any], topics: Sequence[str], start: int = 0,
                      end: int | None = None, partitions: Sequence[int] | None = None,
                      timeout_s: float = 60.0) -> list[Record]:
+    """Every record `iter_range` yields, in one list."""
+    return [record async for chunk in iter_range(connection, topics, start, end, partitions,
+                                                  timeout_s)
+            for record in chunk]
+
+
+async def iter_range(connection: Mapping[str, Any], topics: Sequence[str], start: int = 0,
+                     end: int | None = None, partitions: Sequence[int] | None = None,
+                     timeout_s: float = 60.0, chunk_records: int = 2000
+                     ) -> AsyncGenerator[list[Record], None]:
     """Records of `topics` with `start <= offset < end` (end None: up to each high watermark),
-    from the given partitions or all of them. `connection` is `kafka_client_options(...)`.
+    from the given partitions or all of them, as they are fetched: at most `chunk_records` at a
+    time, so a long range is never held whole. `connection` is `kafka_client_options(...)`.
 
     The end is the high watermark of fetch responses, not ListOffsets (see the module note).
+
+    Raises:
+        ValueError: a topic or a partition does not exist (before any record is yielded).
+        TimeoutError: no fetch returned anything for `timeout_s` while records remained.
     """
     consumer = AIOKafkaConsumer(**connection, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
@@ -111,21 +126,23 @@ async def read_range(connection: Mapping[str, Any], topics: Sequence[str], start
                 consumer.seek(tp, start)
         else:
             await consumer.seek_to_beginning(*tps)
-        out: list[Record] = []
         remaining = set(tps)
         deadline = time.monotonic() + timeout_s
         while remaining:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"could not read {sorted(map(str, remaining))} in time")
-            batch = await consumer.getmany(*remaining, timeout_ms=100)
-            for records in batch.values():
-                out.extend(r for r in records if end is None or r.offset < end)
+            batch = await consumer.getmany(*remaining, timeout_ms=100, max_records=chunk_records)
+            if batch:
+                deadline = time.monotonic() + timeout_s  # progress: the limit is on stalls
+            chunk = [r for records in batch.values() for r in records
+                     if end is None or r.offset < end]
             for tp in list(remaining):
                 position = await consumer.position(tp)
                 highwater = consumer.highwater(tp)
                 if (end is not None and position >= end) or (
                         highwater is not None and position >= highwater):
                     remaining.discard(tp)
-        return out
+            if chunk:
+                yield chunk
     finally:
         await consumer.stop()

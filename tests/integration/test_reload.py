@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pipeline.filter.service import build_core
 from pipeline.filter.worker import FilterWorker
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.embedded import EmbeddedBroker
-from pipeline.kafka.topicio import produce, read_all, wait_committed
+from pipeline.kafka.topicio import iter_range, produce, read_all, wait_committed
 from pipeline.telemetry.metrics import Metrics
 from tests.integration.conftest import ROOT, fresh_config
 
@@ -132,8 +133,26 @@ async def test_dry_run_over_a_topic_offset_range(broker: EmbeddedBroker, tmp_pat
          "--candidate", str(candidate), "--bootstrap-servers", config.kafka.bootstrap_servers,
          "--topic", config.topics.posts, "--from-offset", "2", "--to-offset", "7",
          "--partition", str(partition)],
+        # Two records a batch: the range is pulled and judged in three chunks.
+        env=os.environ | {"MIMAMORI_WORKER_MAX_BATCH_RECORDS": "2"},
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     changed = [json.loads(line)["post_id"] for line in result.stdout.splitlines()]
     assert changed == ["p2", "p3", "p4"]
     assert "5 posts judged, 0 invalid lines skipped, 3 judged differently" in result.stderr
+
+
+async def test_a_topic_offset_range_is_read_a_chunk_at_a_time(broker: EmbeddedBroker) -> None:
+    # The dry run over a topic holds one chunk, not the range: iter_range yields at most
+    # chunk_records records at a time, every offset of the range once and in order.
+    config = fresh_config(broker.bootstrap_servers)
+    await ensure_topics(config, [config.topics.posts])
+    await produce(config.kafka.bootstrap_servers, _posts(config, 0, "やあ", n=45))
+    connection = {"bootstrap_servers": config.kafka.bootstrap_servers}
+    chunks = [chunk async for chunk in iter_range(connection, [config.topics.posts], 3, 40,
+                                                  chunk_records=10)]
+    assert max(map(len, chunks)) <= 10
+    read = [r for chunk in chunks for r in chunk]
+    assert [r.offset for r in read] == list(range(3, 40))
+    assert [msgspec.json.decode(r.value or b"")["post_id"] for r in read] == [
+        f"p{i}" for i in range(3, 40)]
