@@ -11,6 +11,9 @@ under load from simulated reviewers through the real web app, on SQLite and Post
    page, think (`--think-ms`, uniform ±50%), decide, which records the decision and claims the
    next case in the same request (the key press a reviewer waits on: "next case"). Their first
    claim is a plain POST /next. Latency is measured in this process from request to response.
+3. With `--ingest-beside 0,250` (say) each load runs again with the console process ingesting
+   new cases flat out beside the reviewers, as it does when it drains a backlog: in one
+   transaction per batch (0), or on SQLite in slices of so many items (`Store.ingest_slice`).
 
 Goals (issue 13): "next case" p99 < 50 ms and case page p95 < 100 ms with 1,000,000 cases and
 200 reviewers; ingest >= 5,000 items/s.
@@ -25,6 +28,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -106,8 +110,33 @@ def load(url: str, schema: str | None, cases: int, reviewers: int) -> tuple[floa
     return items_total / busy, items_total
 
 
-def serve(url: str, schema: str | None, port: int) -> None:
-    """The console web app alone (no Kafka), for the load phase."""
+def _ingest_beside(store: object, first: int, batch: int, stop: threading.Event,
+                   log_path: Path) -> None:
+    """Ingest new cases flat out in `batch`-item calls until `stop`, as the console's own
+    ingest does in its process when it drains a backlog (after a restart or an outage): one
+    `Store.ingest` per consumer batch of `worker.max_batch_records` records. Writes the items
+    per second it kept up to `log_path`."""
+    from pipeline.console.store import Store
+
+    assert isinstance(store, Store)
+    rng = random.Random(29)
+    start, items, began = first, 0, time.perf_counter()
+    while not stop.is_set():
+        chunk = _items(start, batch, rng)
+        store.ingest(chunk)
+        start += batch
+        items += len(chunk)
+        partial = log_path.with_suffix(".part")  # replaced whole: never read half-written
+        partial.write_text(f"{items} {time.perf_counter() - began:.3f}\n")
+        partial.replace(log_path)
+
+
+def serve(url: str, schema: str | None, port: int, ingest_from: int | None = None,
+          ingest_batch: int = 2000, ingest_log: Path | None = None,
+          ingest_slice: int | None = None) -> None:
+    """The console web app alone (no Kafka), for the load phase; with `ingest_from`, an ingest
+    thread beside it writes new cases from that number on, flat out (`_ingest_beside`), in
+    transactions of `ingest_slice` items (0: one per call; None: the store's default)."""
     import uvicorn
 
     from pipeline.config import Config
@@ -118,12 +147,20 @@ def serve(url: str, schema: str | None, port: int) -> None:
 
     store = _open(url, schema)
     assert isinstance(store, Store)
+    if ingest_slice is not None:
+        store.ingest_slice = ingest_slice or None
     config = Config()
     config = config.__class__(console=config.console.__class__(
         login_max_failures=1_000_000))
     app = create_app(config, store, ConsoleMetrics())
     freeze_heap()  # as `mimamori console` does once it listens
+    stop = threading.Event()
+    if ingest_from is not None:
+        assert ingest_log is not None
+        threading.Thread(target=_ingest_beside, daemon=True,
+                         args=(store, ingest_from, ingest_batch, stop, ingest_log)).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    stop.set()
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -221,11 +258,56 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path
     print(f"{kind}: loading {args.cases:,} cases", flush=True)
     rate, items = load(url, schema, args.cases, args.reviewers)
     ingest_load = machine_load()
+    rows: list[str] = []
+    goal: dict[str, float] = {}
+    try:
+        phases = [(beside, think_ms) for beside in args.ingest_beside
+                  for think_ms in args.think_ms]
+        for phase, (beside, think_ms) in enumerate(phases):
+            lat, kept_up = _load_phase(kind, url, schema, args, workdir, phase, beside,
+                                       think_ms)
+            n, page = lat["next"], lat["case_page"]
+            if not goal:
+                goal = {"next_p99": _pct(n, .99), "page_p95": _pct(page, .95), "ingest": rate}
+            rows.append(
+                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items; {ingest_load}) "
+                f"| {think_ms / 1000:.0f} s | {_beside_label(beside)} | {kept_up} | "
+                f"{len(n):,} ({len(n) / args.duration_s:.1f}/s) | "
+                f"{_pct(n, .5):.1f} / {_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | "
+                f"{_pct(lat['first_next'], .99):.1f} | {_pct(page, .5):.1f} / "
+                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | "
+                f"{len(lat['errors'])} | {machine_load()} |")
+    finally:
+        if schema:
+            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            engine.dispose()
+    return "\n".join(rows), goal
+
+
+def _beside_label(beside: int | None) -> str:
+    if beside is None:
+        return "none"
+    return "one transaction per batch" if beside == 0 else f"slices of {beside}"
+
+
+def _load_phase(kind: str, url: str, schema: str | None, args: argparse.Namespace,
+                workdir: Path, phase: int, beside: int | None, think_ms: float
+                ) -> tuple[dict[str, list[float]], str]:
+    """One load of the reviewers on a console server started for it, with the ingest beside
+    it in transactions of `beside` items (None: no ingest). Returns the latencies and the
+    ingest's items per second over the load ('-' without one)."""
     port = 18000 + random.randint(0, 999)
     log = workdir / f"serve-{kind}.log"
     cmd = [sys.executable, "-m", "benchmarks.console", "--serve", url, "--port", str(port)]
     if schema:
         cmd += ["--schema", schema]
+    ingest_log = workdir / f"ingest-{kind}-{phase}-{think_ms:.0f}.txt"
+    if beside is not None:
+        first = args.cases + phase * 10**8  # past the load's cases and every earlier phase's
+        cmd += ["--ingest-from", str(first), "--ingest-batch", str(args.ingest_batch),
+                "--ingest-log", str(ingest_log), "--ingest-slice", str(beside)]
     with open(log, "ab") as fh:
         server = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=fh)
     try:
@@ -234,32 +316,32 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit(f"console did not start: {log.read_text()[-2000:]}")
             time.sleep(0.2)
-        rows = []
-        goal: dict[str, float] = {}
-        for think_ms in args.think_ms:
-            print(f"{kind}: {args.reviewers} reviewers thinking {think_ms / 1000:.0f}s, for "
-                  f"{args.duration_s:.0f}s", flush=True)
-            lat = asyncio.run(drive(f"http://127.0.0.1:{port}", args.reviewers,
-                                    args.duration_s, think_ms / 1000))
-            n, page = lat["next"], lat["case_page"]
-            if not goal:
-                goal = {"next_p99": _pct(n, .99), "page_p95": _pct(page, .95), "ingest": rate}
-            rows.append(
-                f"| {kind} | {args.cases:,} | {rate:,.0f} ({items:,} items; {ingest_load}) | "
-                f"{think_ms / 1000:.0f} s | {len(n):,} ({len(n) / args.duration_s:.1f}/s) | "
-                f"{_pct(n, .5):.1f} / {_pct(n, .95):.1f} / **{_pct(n, .99):.1f}** | "
-                f"{_pct(lat['first_next'], .99):.1f} | {_pct(page, .5):.1f} / "
-                f"**{_pct(page, .95):.1f}** / {_pct(page, .99):.1f} | {len(lat['errors'])} | "
-                f"{machine_load()} |")
+        print(f"{kind}: {args.reviewers} reviewers thinking {think_ms / 1000:.0f}s, for "
+              f"{args.duration_s:.0f}s; ingest beside: {_beside_label(beside)}", flush=True)
+        before = _ingested(ingest_log)
+        lat = asyncio.run(drive(f"http://127.0.0.1:{port}", args.reviewers, args.duration_s,
+                                think_ms / 1000))
+        after = _ingested(ingest_log)
     finally:
         server.terminate()
         server.wait(10)
-        if schema:
-            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            engine.dispose()
-    return "\n".join(rows), goal
+    kept_up = "-"
+    if after[1] > before[1]:
+        kept_up = f"{(after[0] - before[0]) / (after[1] - before[1]):,.0f}"
+    return lat, kept_up
+
+
+def _ingested(log_path: Path) -> tuple[int, float]:
+    """(items, seconds) the ingest beside the web app reported so far; (0, 0) without one."""
+    try:
+        items, seconds = log_path.read_text().split()
+    except (OSError, ValueError):
+        return 0, 0.0
+    return int(items), float(seconds)
+
+
+def _slices(value: str) -> list[int | None]:
+    return [None if v == "none" else int(v) for v in value.split(",")]
 
 
 def main() -> None:
@@ -274,13 +356,25 @@ def main() -> None:
                              "runs one load per value (default: 20 s, a real pace, then 2 s)")
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--pg", default=os.environ.get("MIMAMORI_TEST_PG", PG_DEFAULT))
+    parser.add_argument("--ingest-beside", default="none", type=_slices,
+                        help="a comma list, one load per value: 'none', or the console "
+                             "process also ingests new cases flat out while the reviewers "
+                             "work (a backlog drained after a restart), in SQLite "
+                             "transactions of this many items (0: one per ingest call)")
+    parser.add_argument("--ingest-batch", type=int, default=2000,
+                        help="items per ingest call beside the load (default 2000, "
+                             "worker.max_batch_records)")
+    parser.add_argument("--ingest-slice", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print, do not record")
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--ingest-from", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ingest-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.schema, args.port)
+        serve(args.serve, args.schema, args.port, args.ingest_from, args.ingest_batch,
+              args.ingest_log, args.ingest_slice)
         return
     rows = []
     measured: dict[str, dict[str, float]] = {}
@@ -288,9 +382,14 @@ def main() -> None:
         for kind in args.stores.split(","):
             table, measured[kind] = run_store(kind, args, Path(tmp))
             rows.append(table)
+    beside = ""
+    if args.ingest_beside != [None]:
+        beside = (" --ingest-beside " + ",".join("none" if v is None else str(v)
+                                                 for v in args.ingest_beside)
+                  + f" --ingest-batch {args.ingest_batch}")
     command = (f"`.venv/bin/python -m benchmarks.console --cases {args.cases} --reviewers "
                f"{args.reviewers} --duration-s {args.duration_s:.0f} --think-ms "
-               f"{','.join(f'{t:.0f}' for t in args.think_ms)}`")
+               f"{','.join(f'{t:.0f}' for t in args.think_ms)}{beside}`")
     body = "\n".join([
         f"Command: {command}.", "",
         f"Machine: {machine()}. Console server (one uvicorn process), store, simulated "
@@ -304,15 +403,25 @@ def main() -> None:
         "Machine load is the 1-minute load average and the CPU pressure (share of the last "
         "minute in which some task waited for a CPU, /proc/pressure/cpu) at the end of the "
         "phase: other work on the shared machine shows there.", "",
-        "| store | cases | ingest items/s (machine load) | think | decisions (rate) | next case "
-        "p50 / p95 / p99 | first POST /next p99 | case page p50 / p95 / p99 | errors | "
-        "machine load |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Ingest beside the load (`--ingest-beside`): the console process also ingests new "
+        f"cases flat out, one `Store.ingest` per batch of {args.ingest_batch:,} items, as its "
+        "own ingest does when it drains a backlog (after a restart or an outage); in one "
+        "transaction per batch, or on SQLite in slices of so many items; 'kept up' is the items "
+        "per second it wrote during the load. Each load starts a fresh console process on the "
+        "same store.", "",
+        "| store | cases | ingest items/s (machine load) | think | ingest beside | kept up, "
+        "items/s | decisions (rate) | next case p50 / p95 / p99 | first POST /next p99 | "
+        "case page p50 / p95 / p99 | errors | machine load |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *rows, "",
         f"Issue 13 at the reviewers' real pace ({args.think_ms[0] / 1000:.0f} s per case; "
-        "the other think times are stress beyond the goal), this run:", "",
+        "the other think times are stress beyond the goal), ingest beside: "
+        f"{_beside_label(args.ingest_beside[0])}, this run:", "",
         *status(measured)])
-    publish("Patrol console: store, next case, case page", body, write=not args.no_write)
+    title = "Patrol console: store, next case, case page"
+    if beside:
+        title = "Patrol console: decisions while the ingest drains a backlog"
+    publish(title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ another writer; on PostgreSQL the same statements run under `FOR UPDATE SKIP LOC
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib.resources
 import json
@@ -68,6 +69,8 @@ class StoreBase:
         target = engine_url(url)
         self.clock = clock
         self.lease_s = lease_s
+        self._count = threading.Lock()
+        self._waiting = 0  # write transactions waiting for the writer lock
         self.backend = target.get_backend_name()
         if self.backend == "sqlite":
             if target.database in (None, "", ":memory:"):
@@ -77,11 +80,12 @@ class StoreBase:
                 pool_size=pool_size, max_overflow=pool_size)
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
-            # SQLite has one writer. Writers of this process queue here and each is woken as
-            # the one before commits; left to SQLite's busy handler they would poll with
-            # sleeps growing from 1 to 100 ms, newcomers overtaking them (the "next case" p99
-            # was seconds at 90 decisions/s). Other processes still meet the busy timeout.
-            self._writer: contextlib.AbstractContextManager[Any] = threading.Lock()
+            # SQLite has one writer. Writers of this process queue here and each is handed the
+            # lock as the one before commits, in turn; left to SQLite's busy handler they
+            # would poll with sleeps growing from 1 to 100 ms, newcomers overtaking them (the
+            # "next case" p99 was seconds at 90 decisions/s). Other processes still meet the
+            # busy timeout.
+            self._writer: contextlib.AbstractContextManager[Any] = FifoLock()
             self._checkpointer: _Checkpointer | None = _Checkpointer(str(target.database),
                                                                     self._writer)
             self._checkpointer.start()
@@ -130,10 +134,25 @@ class StoreBase:
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A write transaction: committed when the block ends, rolled back on an error."""
-        with self._writer, self.engine.connect() as conn:
-            conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+        with self._count:
+            self._waiting += 1
+        try:
+            self._writer.__enter__()
+        finally:
+            with self._count:
+                self._waiting -= 1
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+        finally:
+            self._writer.__exit__(None, None, None)
+
+    def writers_waiting(self) -> bool:
+        """Whether another write transaction of this process waits for the one in progress
+        (SQLite: a bulk write commits what it has and lets it in; PostgreSQL locks rows)."""
+        return self._waiting > 0
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -214,6 +233,34 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB per connection
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
+
+
+class FifoLock:
+    """A lock handed to its waiters in the order they came, straight from the releasing
+    thread. A `threading.Lock` is not fair: a thread that releases it and asks again at once
+    (the ingest, slice after slice) mostly gets it back before the waiter it woke has run."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiters.append(gate)
+        gate.acquire()  # released by the holder handing the lock over; it stays held
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
 
 
 class _Checkpointer(threading.Thread):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import warnings
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -87,6 +89,84 @@ def test_a_replayed_batch_changes_nothing(store: Store) -> None:
     with store.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM review_items").scalar_one() == 2
         assert conn.exec_driver_sql("SELECT reporters FROM cases").scalar_one() == 1
+
+
+def test_an_ingest_batch_commits_between_slices_while_writers_wait_and_replays_whole(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite has one writer: a batch is written slice by slice (`ingest_slice` items, a case's
+    # items together, then the history), committing after each slice another write waits
+    # for. Here one always waits. PostgreSQL locks rows and keeps one transaction.
+    store.ingest_slice = 4
+    batch = [item(f"p{n}") for n in range(9)] + [
+        item("p0", report=f"r{i}", reporter=f"x{i}", queue="reports") for i in range(3)]
+    actions = [Action(f"a{n}", "delete", "site-a", "u1", f"p{n}", None, "ng", "auto",
+                      "2026-11-23T10:00:00Z") for n in range(5)]
+    violations = [Violation(f"v{n}", "site-a", "u1", f"p{n}", ["abuse"], ["しね"], "filter",
+                            "2026-11-23T10:00:00Z", "2026-11-23T10:00:01Z") for n in range(3)]
+    transactions: list[int] = []
+    write = store.write
+
+    def counted() -> object:
+        transactions.append(1)
+        return write()
+
+    # A batch cut short (the process died after its first slice) and then replayed whole.
+    store.ingest(batch[:1] + batch[9:])
+    monkeypatch.setattr(store, "write", counted)
+    monkeypatch.setattr(store, "writers_waiting", lambda: True)
+    counts = store.ingest(batch, actions, violations)
+    # SQLite: p0's four items (already written), p1-p4, p5-p8; actions 4 + 1; violations 3.
+    assert len(transactions) == (6 if store.backend == "sqlite" else 1)
+    assert (counts.items, counts.duplicates, counts.new_cases, counts.history) == (8, 4, 8, 8)
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM review_items").scalar_one() == 12
+        assert conn.exec_driver_sql("SELECT count(*) FROM history").scalar_one() == 8
+        # three reporters: two steps of 5 above the item's 50, as if written at once
+        assert conn.exec_driver_sql(
+            "SELECT reporters, priority FROM cases WHERE post_id = 'p0'").one() == (3, 60)
+    again = store.ingest(batch, actions, violations)
+    assert (again.items, again.duplicates, again.new_cases, again.history) == (0, 12, 0, 0)
+    monkeypatch.setattr(store, "writers_waiting", lambda: False)
+    transactions.clear()
+    store.ingest([item(f"q{n}") for n in range(9)], actions)
+    assert len(transactions) == 1  # nobody waits: the slices share one transaction
+
+
+def test_a_write_that_waits_for_a_sqlite_ingest_gets_in_after_the_slice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real writer lock: a decision that comes while the ingest writes its first slice
+    # waits only for that slice, then the ingest goes on with the rest.
+    store = Store(f"sqlite:///{tmp_path / 'console.db'}")
+    store.migrate()
+    store.ingest_slice = 3
+    order: list[str] = []
+    bulk = store.insert_rows
+    other: list[threading.Thread] = []
+
+    def decide() -> None:
+        with store.write() as conn:
+            order.append("decision")
+            conn.exec_driver_sql("SELECT 1")
+
+    def slice_written(conn: sa.Connection, table: sa.Table,
+                      rows: list[dict[str, object]]) -> None:
+        bulk(conn, table, rows)
+        if table.name != "review_items":
+            return
+        order.append(f"slice of {len(rows)}")
+        if not other:
+            other.append(threading.Thread(target=decide))
+            other[0].start()
+            deadline = time.monotonic() + 10
+            while not store.writers_waiting() and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    monkeypatch.setattr(store, "insert_rows", slice_written)
+    counts = store.ingest([item(f"p{n}") for n in range(9)])
+    other[0].join(10)
+    store.close()
+    assert counts.items == 9
+    assert order == ["slice of 3", "decision", "slice of 3", "slice of 3"]
 
 
 def test_an_ingest_racing_another_instance_merges_into_the_case_it_wrote(
