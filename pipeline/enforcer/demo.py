@@ -73,7 +73,8 @@ class Enforcement:
         say("   " + " · ".join(f"{kind} {counts[kind]}" for kind in
                               ("warn", "suspend", "expel", "restore", "lift")))
         for kind in ("warn", "suspend", "expel"):
-            example = next((a for a in enforced if a.action == kind), None)
+            example = min((a for a in enforced if a.action == kind), key=_by_user,
+                          default=None)
             if example is not None:
                 length = f" {duration(example.duration_s)}" if example.duration_s else ""
                 say(f"   {kind}{length} {example.site_id}:{example.user_id} ({example.rule}): "
@@ -100,7 +101,8 @@ class Enforcement:
         for action in actions:
             if action.source == "escalation":
                 latest[(action.site_id, action.user_id)] = action
-        suspension = next((a for a in latest.values() if a.action == "suspend"), None)
+        suspension = min((a for a in latest.values() if a.action == "suspend"), key=_by_user,
+                         default=None)
         if suspension is None:
             return None
         view = await read_history(self.config, suspension.site_id, suspension.user_id,
@@ -120,6 +122,13 @@ class Enforcement:
             (self.config.topics.decisions, user_key(decision.site_id, decision.user_id),
              encoder.encode(decision))])
         return suspension.site_id, suspension.user_id, post_id
+
+
+def _by_user(action: Action) -> tuple[str, str]:
+    """The demo's examples are the first user in this order, not in the order the partitions
+    happened to be read, so every run shows the same ones (a user's actions keep their order:
+    they share a partition)."""
+    return action.site_id, action.user_id
 
 
 async def _actions(bootstrap: str, topic: str) -> list[Action]:
