@@ -11,6 +11,7 @@ import pytest
 from pipeline.config import (
     Config,
     TopicsConfig,
+    _structured,
     effective,
     env_overrides,
     load_config,
@@ -225,6 +226,19 @@ def test_refused_topics_are_reported_by_name(errors: list[tuple[object, ...]],
     ({}, "[policy]\nurgent_queue = 3\n", {}, "c.toml: [policy] urgent_queue: Expected `str`, "
      "got `int`"),
     ({}, "kafka = 3\n", {}, "c.toml: kafka: Expected `object`, got `int`"),
+    # Inside a table (the ladder): the variable or the file's key, then the path in it.
+    ({"MIMAMORI_LADDER_RUNGS": "warn"}, "", {},  # not JSON: a list of one string
+     "MIMAMORI_LADDER_RUNGS: ladder.rungs[0]: Expected `object`, got `str`"),
+    ({"MIMAMORI_LADDER_RUNGS": ' [{"name": "w", "at_weight": 2, "action": "warn"}, '
+                               '{"name": "w2", "at_weight": 2, "action": "warn"}]'}, "", {},
+     "MIMAMORI_LADDER_RUNGS: ladder.rungs[1] (w2): at_weight 2 is not above the previous "
+     "rung's 2; thresholds must increase"),
+    ({}, '[ladder]\nrungs = [{ name = "w", at_weight = 2, action = "warn" }, '
+         '{ name = "w2", at_weight = 2, action = "warn" }]\n', {},
+     "c.toml: [ladder] rungs: ladder.rungs[1] (w2): at_weight 2 is not above the previous "
+     "rung's 2; thresholds must increase"),
+    ({}, "[ladder]\nrungs = [3]\n", {},
+     "c.toml: [ladder] rungs: ladder.rungs[0]: Expected `object`, got `int`"),
 ])
 def test_config_errors_say_where_and_what(tmp_path: Path, env: dict[str, str], toml: str,
                                           flags: dict[str, dict[str, object]],
@@ -303,3 +317,20 @@ def test_topic_names() -> None:
     topics = TopicsConfig(review_prefix="r.", dlq_suffix="-dead")
     assert (topics.review("urgent"), topics.dlq("mod.posts")) == ("r.urgent", "mod.posts-dead")
     assert TopicsConfig().dlq("mod.reports") == "mod.reports.dlq"
+
+
+class _Table(msgspec.Struct):
+    name: str
+
+
+@pytest.mark.parametrize(("field_type", "structured"), [
+    (dict[str, int], True), (_Table, True), (list[_Table], True), (list[dict[str, str]], True),
+    (_Table | None, True), (dict[str, int] | None, True), (list[_Table] | None, True),
+    (str, False), (int, False), (list[str], False), (list[int], False), (int | None, False),
+    (list[str] | None, False),
+])
+def test_structured_settings_are_the_tables_and_lists_of_tables(field_type: object,
+                                                                structured: bool) -> None:
+    # These are read from the environment as JSON (MIMAMORI_LADDER_RUNGS='[...]'); the rest
+    # as plain text or comma lists.
+    assert _structured(field_type) is structured
